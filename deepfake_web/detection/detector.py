@@ -1,0 +1,414 @@
+"""The detector: one object built from a checkpoint (or a models folder), called on a file.
+
+Usage, in the manner of detectron2's ``DefaultPredictor``::
+
+    detector = Detector.from_models_dir("models/")
+    result = detector("clip.mp4", sequence_length=60)
+    print(result.verdict, result.p_fake)
+
+Input files are videos (mp4, mov, avi, mkv, webm) or images (jpg, png, webp; one frame).
+Frames are read as BGR ``uint8`` ``(H, W, 3)``; the face crop of each frame is resized to the
+checkpoint's size (112×112 for the published ones) and fed to the network as a
+``(N, 3, S, S)`` float tensor in the checkpoint's channel order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from .checkpoints import PUBLISHED, LoadedModel, load_cached
+from .decision import DecisionRule, Verdict
+from .errors import CheckpointError, DetectionError
+from .faces import Box, FaceConfig, FaceDetector, crop, face_locations, follow_one_face
+from .media import Frame, MediaLimits, check_limits, decode_frames, probe, read_frames
+from .preprocess import resize_face, to_tensor
+from .registry import Choice, ModelRegistry
+from .result import AnalysisResult, CheckpointUsed, FrameScore, Preview, Timings, library_versions
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["standard", "reference"]
+Precision = Literal["fp32", "bf16"]
+ProgressCallback = Callable[[str, float], None]
+"""Called as ``progress(stage, fraction)``; stages: loading model, reading video, finding
+faces, running model, done; ``fraction`` is the whole analysis's progress in [0, 1]."""
+
+DEFAULT_SEQUENCE_LENGTH = 60
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Settings of a :class:`Detector` that do not come from the checkpoint."""
+
+    device: str = "auto"
+    precision: Precision = "fp32"
+    batch_size: int = 32
+    face_workers: int = 2
+    faces: FaceConfig = field(default_factory=FaceConfig)
+    limits: MediaLimits = field(default_factory=MediaLimits)
+    preview_max_side: int = 320
+    jpeg_quality: int = 85
+    max_cached_models: int = 3
+
+
+@dataclass
+class _FrameRecord:
+    """What is kept of a decoded frame: faces, the network inputs, a small preview."""
+
+    index: int
+    time_s: float
+    boxes: list[Box]
+    inputs: list[np.ndarray]
+    preview: np.ndarray
+    scale: float
+
+
+class Detector:
+    """Deepfake detector for one video or image at a time (thread-safe for reading)."""
+
+    def __init__(
+        self,
+        registry: ModelRegistry | None = None,
+        checkpoint: str | os.PathLike | None = None,
+        config: DetectorConfig | None = None,
+    ) -> None:
+        """Use a fixed ``checkpoint`` file, or choose per request from ``registry``."""
+        if (registry is None) == (checkpoint is None):
+            raise ValueError("give exactly one of registry or checkpoint")
+        self.registry = registry
+        self.checkpoint = Path(checkpoint) if checkpoint is not None else None
+        self.config = config or DetectorConfig()
+
+    @classmethod
+    def from_checkpoint(
+        cls, path: str | os.PathLike, device: str = "auto", config: DetectorConfig | None = None
+    ) -> Detector:
+        """A detector that always uses the checkpoint at ``path`` (loaded on first call)."""
+        cfg = replace(config or DetectorConfig(), device=device)
+        if not Path(path).is_file():
+            raise CheckpointError(f"Checkpoint not found: {path}")
+        return cls(checkpoint=path, config=cfg)
+
+    @classmethod
+    def from_models_dir(
+        cls,
+        models_dir: str | os.PathLike,
+        device: str = "auto",
+        config: DetectorConfig | None = None,
+    ) -> Detector:
+        """A detector that picks the best checkpoint of ``models_dir`` for each request."""
+        cfg = replace(config or DetectorConfig(), device=device)
+        return cls(registry=ModelRegistry(models_dir), config=cfg)
+
+    def choose(self, sequence_length: int | None) -> Choice:
+        """Which checkpoint a request for ``sequence_length`` frames would use."""
+        if self.registry is not None:
+            return self.registry.choose(sequence_length)
+        from .checkpoints import inspect_checkpoint
+
+        info = inspect_checkpoint(self.checkpoint)
+        if not info.usable and info.format is None:
+            raise CheckpointError(f"{info.name}: {info.problem}")
+        note = None
+        if sequence_length and info.sequence_length and sequence_length != info.sequence_length:
+            note = (
+                f"{info.name} was made for {info.sequence_length} frames; "
+                f"{sequence_length} were analysed as requested."
+            )
+        return Choice(info, sequence_length, note)
+
+    def load(self, sequence_length: int | None = None) -> LoadedModel:
+        """Load (or fetch from the per-process cache) the model for ``sequence_length``."""
+        choice = self.choose(sequence_length)
+        return load_cached(choice.info.path, self.config.device, self.config.max_cached_models)
+
+    def __call__(
+        self,
+        path: str | os.PathLike,
+        sequence_length: int | None = None,
+        mode: Mode = "standard",
+        progress: ProgressCallback | None = None,
+    ) -> AnalysisResult:
+        """Analyse one file and return its :class:`AnalysisResult`.
+
+        ``sequence_length`` is the number of frames to analyse (default: the checkpoint's
+        own, else 60). ``mode="standard"`` samples frames evenly over the clip and scores the
+        mean of per-frame logits; ``mode="reference"`` reproduces the original app's number
+        (published checkpoints only). Raises :class:`~.errors.DetectionError` subclasses for
+        unreadable or over-limit media and for checkpoint problems.
+        """
+        report = progress or (lambda stage, fraction: None)
+        t_start = time.perf_counter()
+        if mode not in ("standard", "reference"):
+            raise ValueError(f"unknown mode {mode!r}")
+        info = probe(path)  # bad or over-limit media fail here, before any model is loaded
+        check_limits(info, self.config.limits)
+        report("loading model", 0.0)
+        choice = self.choose(sequence_length)
+        model = load_cached(choice.info.path, self.config.device, self.config.max_cached_models)
+        n = sequence_length or choice.info.sequence_length or DEFAULT_SEQUENCE_LENGTH
+        timings = Timings(load_s=time.perf_counter() - t_start)
+        if mode == "reference" and model.info.format != PUBLISHED:
+            raise DetectionError(
+                "Reference mode reproduces the original ResNeXt-LSTM app and needs a "
+                f"published-format checkpoint; {model.info.name} is a {model.info.format} one."
+            )
+
+        report("reading video", 0.02)
+        records, sample = self._read(path, n, mode, model, info, timings, report)
+        notes = [n for n in (choice.note, sample.note) if n]
+        if mode == "standard" and self.config.faces.rescue and sample.info.kind == "video":
+            t0 = time.perf_counter()
+            rescued = self._rescue(path, records, model, sample.info.fps)
+            timings.faces_s += time.perf_counter() - t0
+            if rescued:
+                notes.append(
+                    f"{rescued} frame(s) had their face found only by a closer search next to "
+                    "the face of a neighbouring frame."
+                )
+        chosen = (
+            [0 if r.boxes else None for r in records]
+            if mode == "reference"
+            else follow_one_face([r.boxes for r in records])
+        )
+        scored = [i for i, r in enumerate(records) if mode == "reference" or chosen[i] is not None]
+        if self.config.precision == "bf16" and mode == "standard":
+            notes.append("Computed in bfloat16 (standard mode option); reference mode is fp32.")
+
+        frame_p: dict[int, float] = {}
+        p_fake = None
+        if scored:
+            report("running model", 0.8)
+            t0 = time.perf_counter()
+            # Reference records hold exactly one input (the first face, or the whole frame).
+            inputs = [records[i].inputs[chosen[i] or 0] for i in scored]
+            frame_probs, p_fake = self._score(model, inputs, mode)
+            frame_p = {records[i].index: p for i, p in zip(scored, frame_probs, strict=True)}
+            timings.model_s = time.perf_counter() - t0
+
+        faces_found = sum(1 for c in chosen if c is not None)
+        rule = DecisionRule(model.info.threshold, model.info.uncertain_margin)
+        reason = None
+        if faces_found == 0:
+            verdict, confidence = Verdict.NO_FACE, None
+            reason = f"No face was found in any of the {len(records)} analysed frames" + (
+                "; reference mode scored the whole frames, as the original app did."
+                if mode == "reference"
+                else "; nothing was scored."
+            )
+            if mode != "reference":
+                p_fake = None
+        else:
+            verdict, confidence = rule.decide(p_fake)
+
+        result = AnalysisResult(
+            file=str(path),
+            verdict=str(verdict),
+            p_fake=p_fake,
+            p_real=None if p_fake is None else 1.0 - p_fake,
+            confidence=confidence,
+            frames_requested=n,
+            frames_sampled=len(records),
+            frames_used=len(scored) if p_fake is not None else 0,
+            frames_without_face=len(records) - faces_found,
+            frame_scores=[
+                FrameScore(
+                    index=r.index,
+                    time_s=round(r.time_s, 4),
+                    p_fake=frame_p.get(r.index),
+                    faces=len(r.boxes),
+                    box=r.boxes[chosen[i]].to_list() if chosen[i] is not None else None,
+                )
+                for i, r in enumerate(records)
+            ],
+            checkpoint=CheckpointUsed(
+                name=model.info.name,
+                sha256=model.sha256,
+                format=model.info.format,
+                sequence_length=model.info.sequence_length,
+                requested_sequence_length=sequence_length,
+                note=choice.note,
+                accuracy=model.info.accuracy,
+                demo=model.info.demo,
+                warning=model.info.warning,
+                threshold=rule.threshold,
+                uncertain_margin=rule.uncertain_margin,
+            ),
+            mode=mode,
+            media=sample.info.to_dict(),
+            timings=timings,
+            reason=reason,
+            notes=notes,
+            versions=library_versions(),
+            previews=self._previews(records, chosen),
+        )
+        timings.total_s = time.perf_counter() - t_start
+        report("done", 1.0)
+        return result
+
+    # -- stages ------------------------------------------------------------------------
+
+    def _read(self, path, n, mode, model, info, timings, report):
+        """Decode the sampled frames and find (and crop) the faces in each.
+
+        Face search runs on a small thread pool while decoding goes on (dlib and OpenCV
+        release the GIL); at most ``2 × face_workers`` frames wait in memory at a time.
+        Progress is reported from the calling thread only.
+        """
+        size = model.preprocessing.image_size
+        margin = model.preprocessing.crop_margin
+        faces = FaceDetector(replace(self.config.faces, margin=margin))
+        expected = max(1, min(n, info.frames or n))
+        workers = max(1, self.config.face_workers)
+        slots = threading.BoundedSemaphore(2 * workers)
+        spent = {"faces": 0.0}
+        lock = threading.Lock()
+
+        def analyse(frame: Frame) -> _FrameRecord:
+            t0 = time.perf_counter()
+            try:
+                if mode == "reference":
+                    return self._reference_frame(frame, size)
+                boxes = faces.detect(frame.image)
+                inputs = [resize_face(crop(frame.image, b, margin), size) for b in boxes]
+                preview, scale = self._downscale(frame.image)
+                return _FrameRecord(frame.index, frame.time_s, boxes, inputs, preview, scale)
+            finally:
+                with lock:
+                    spent["faces"] += time.perf_counter() - t0
+                slots.release()
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(workers, thread_name_prefix="faces") as pool:
+            futures: list[Future] = []
+
+            def submit(frame: Frame) -> Future:
+                slots.acquire()
+                futures.append(pool.submit(analyse, frame))
+                finished = sum(f.done() for f in futures)
+                report("finding faces", 0.05 + 0.75 * min(1.0, finished / expected))
+                return futures[-1]
+
+            sample = read_frames(
+                path,
+                n,
+                "first" if mode == "reference" else "even",
+                self.config.limits,
+                info,
+                process=submit,
+            )
+            records = [f.result() for f in sample.frames]
+        wall = time.perf_counter() - t0
+        # Face search overlaps decoding: report its CPU time, and decoding as the rest of the
+        # wall time (so decode_s + faces_s can exceed the stage's wall time).
+        timings.faces_s = spent["faces"]
+        timings.decode_s = max(0.0, wall - spent["faces"] / workers)
+        report("finding faces", 0.8)
+        return records, sample
+
+    def _rescue(self, path, records: list[_FrameRecord], model: LoadedModel, fps: float) -> int:
+        """Search frames without a face again, near the tracked face of a neighbouring frame.
+
+        Only those frames are decoded again (no frame is held back in memory for this).
+        Returns how many frames gained a face.
+        """
+        chosen = follow_one_face([r.boxes for r in records])
+        near: dict[int, tuple[int, Box]] = {}
+        for i, rec in enumerate(records):
+            if rec.boxes:
+                continue
+            for j in (i - 1, i + 1, i - 2, i + 2):
+                if 0 <= j < len(records) and chosen[j] is not None:
+                    near[rec.index] = (i, records[j].boxes[chosen[j]])
+                    break
+        if not near:
+            return 0
+        size = model.preprocessing.image_size
+        margin = model.preprocessing.crop_margin
+        faces = FaceDetector(replace(self.config.faces, margin=margin))
+
+        def search(frame: Frame) -> bool:
+            i, box = near[frame.index]
+            boxes = faces.detect_near(frame.image, box)
+            if boxes:
+                records[i].boxes = boxes
+                records[i].inputs = [resize_face(crop(frame.image, b, margin), size) for b in boxes]
+            return bool(boxes)
+
+        return sum(decode_frames(path, sorted(near), fps, search))
+
+    def _reference_frame(self, frame: Frame, size: int) -> _FrameRecord:
+        """The original app's per-frame step: dlib defaults on the full BGR frame, first face."""
+        found = face_locations(frame.image)  # face_recognition's defaults: HOG, upsample 1
+        boxes = [Box(*loc) for loc in found]
+        if boxes:
+            b = boxes[0]
+            face = frame.image[b.top : b.bottom, b.left : b.right, :]
+        else:
+            face = frame.image  # the original fell back to the whole frame
+        preview, scale = self._downscale(frame.image)
+        return _FrameRecord(
+            frame.index, frame.time_s, boxes, [resize_face(face, size)], preview, scale
+        )
+
+    def _score(self, model: LoadedModel, inputs: list[np.ndarray], mode: Mode):
+        """Run backbone and temporal head; return per-frame p_fake and the video's p_fake."""
+        import torch
+
+        fake = 0  # both formats put FAKE at index 0 (checked when saving own checkpoints)
+        standard = mode == "standard"
+        bf16 = self.config.precision == "bf16" and standard
+        # Standard mode feeds channels-last tensors (faster convolutions on CPU, same maths up
+        # to float rounding); reference mode keeps the original contiguous layout and fp32.
+        layout = torch.channels_last if standard else torch.contiguous_format
+        feats = []
+        with torch.inference_mode():
+            for start in range(0, len(inputs), self.config.batch_size):
+                x = to_tensor(inputs[start : start + self.config.batch_size], model.preprocessing)
+                x = x.to(model.device).contiguous(memory_format=layout)
+                with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=bf16):
+                    feats.append(model.net.embed(x).float())
+            features = torch.cat(feats)
+            pooling = "last" if mode == "reference" else None
+            frame_logits, video_logits = model.net.score(features, pooling)
+            frame_p = torch.softmax(frame_logits, dim=1)[:, fake].cpu().tolist()
+            video_p = float(torch.softmax(video_logits, dim=0)[fake])
+        return frame_p, video_p
+
+    # -- previews ----------------------------------------------------------------------
+
+    def _downscale(self, image: np.ndarray) -> tuple[np.ndarray, float]:
+        h, w = image.shape[:2]
+        scale = min(1.0, self.config.preview_max_side / max(h, w))
+        if scale >= 1.0:
+            return image.copy(), 1.0
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+
+    def _previews(self, records: list[_FrameRecord], chosen: list[int | None]) -> list[Preview]:
+        params = [cv2.IMWRITE_JPEG_QUALITY, self.config.jpeg_quality]
+        out = []
+        for rec, pick in zip(records, chosen, strict=True):
+            img = rec.preview.copy()
+            for j, b in enumerate(rec.boxes):
+                colour = (80, 200, 80) if j == pick else (160, 160, 160)
+                p1 = (round(b.left * rec.scale), round(b.top * rec.scale))
+                p2 = (round(b.right * rec.scale), round(b.bottom * rec.scale))
+                cv2.rectangle(img, p1, p2, colour, 2 if j == pick else 1)
+            frame_jpeg = cv2.imencode(".jpg", img, params)[1].tobytes()
+            face_jpeg = None
+            if pick is not None:
+                face_jpeg = cv2.imencode(".jpg", rec.inputs[pick], params)[1].tobytes()
+            out.append(Preview(rec.index, round(rec.time_s, 4), frame_jpeg, face_jpeg))
+        return out

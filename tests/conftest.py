@@ -1,0 +1,78 @@
+"""Shared fixtures: random-weight checkpoints, generated media, and the Flask app."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+from tests.media_factory import NO_MEDIA_REASON, SHARED_MEDIA
+
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip tests marked ``media`` when ../shared/media is absent, saying why."""
+    if SHARED_MEDIA.is_dir():
+        return
+    skip = pytest.mark.skip(reason=NO_MEDIA_REASON)
+    for item in items:
+        if "media" in item.keywords:
+            item.add_marker(skip)
+
+
+def _random_published(path: Path, seed: int) -> Path:
+    """A published-format checkpoint with random weights whose head separates frames clearly.
+
+    A freshly initialised head gives p ≈ 0.5 for every frame, which would make comparisons
+    at 1e-4 meaningless; scaling the head spreads the probabilities over (0, 1).
+    """
+    import torch
+
+    from deepfake_web.detection.network import PublishedNet
+
+    torch.manual_seed(seed)
+    net = PublishedNet()
+    with torch.no_grad():
+        net.linear1.weight.mul_(4000.0)
+        net.lstm.weight_ih_l0.mul_(4.0)
+    torch.save(net.state_dict(), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def published_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 226 MB random-weight checkpoint in the published format, named for 20 frames."""
+    folder = tmp_path_factory.mktemp("published")
+    return _random_published(folder / "model_90_acc_20_frames_test_data.pt", seed=1)
+
+
+@pytest.fixture(scope="session")
+def own_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random-weight checkpoint in this project's format (10 frames, RGB, margin 0.2)."""
+    import torch
+
+    from deepfake_web.detection.checkpoints import save_checkpoint
+    from deepfake_web.detection.network import Architecture, TemporalNet
+    from deepfake_web.detection.preprocess import Preprocessing
+
+    torch.manual_seed(2)
+    arch = Architecture(hidden_size=32, num_layers=2, bidirectional=True, pooling="mean")
+    net = TemporalNet(arch)
+    meta = {
+        "sequence_length": 10,
+        "preprocessing": Preprocessing(channel_order="RGB", crop_margin=0.2).to_dict(),
+        "decision": {"threshold": 0.6, "uncertain_margin": 0.05},
+        "metrics": {"accuracy": 0.75, "auc": 0.8, "data": "test split of a test set"},
+        "training_data": "none (test fixture)",
+        "created": "2026-01-01T00:00:00+00:00",
+    }
+    folder = tmp_path_factory.mktemp("own")
+    return save_checkpoint(folder / "model_75_acc_10_frames_fixture_data.pt", net, meta, arch)
+
+
+@pytest.fixture(scope="session")
+def models_dir(published_checkpoint: Path) -> Path:
+    """A models folder holding the random published checkpoint."""
+    return published_checkpoint.parent
