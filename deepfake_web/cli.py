@@ -230,6 +230,17 @@ def models_demo(models_dir: str | None, lengths: tuple[int, ...], seed: int) -> 
         click.echo(f"Wrote {path} (random weights, {n} frames; verdicts are meaningless).")
 
 
+def _register_commands() -> None:
+    """Attach the command groups that live in other modules."""
+    from .training.cli import COMMANDS
+
+    for command in COMMANDS:
+        cli.add_command(command)
+
+
+_register_commands()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``deepfake-web`` console script."""
     cli.main(args=argv, prog_name="deepfake-web")

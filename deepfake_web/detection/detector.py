@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -30,9 +28,10 @@ import numpy as np
 from .checkpoints import PUBLISHED, LoadedModel, load_cached
 from .decision import DecisionRule, Verdict
 from .errors import CheckpointError, DetectionError
-from .faces import Box, FaceConfig, FaceDetector, crop, face_locations, follow_one_face
-from .media import Frame, MediaLimits, check_limits, decode_frames, probe, read_frames
-from .preprocess import resize_face, to_tensor
+from .extract import FaceFrame, extract_faces
+from .faces import FaceConfig, prepare_detectors
+from .media import MediaLimits, check_limits, probe
+from .preprocess import to_tensor
 from .registry import Choice, ModelRegistry
 from .result import AnalysisResult, CheckpointUsed, FrameScore, Preview, Timings, library_versions
 
@@ -60,18 +59,6 @@ class DetectorConfig:
     preview_max_side: int = 320
     jpeg_quality: int = 85
     max_cached_models: int = 3
-
-
-@dataclass
-class _FrameRecord:
-    """What is kept of a decoded frame: faces, the network inputs, a small preview."""
-
-    index: int
-    time_s: float
-    boxes: list[Box]
-    inputs: list[np.ndarray]
-    preview: np.ndarray
-    scale: float
 
 
 class Detector:
@@ -157,6 +144,7 @@ class Detector:
         report("loading model", 0.0)
         choice = self.choose(sequence_length)
         model = load_cached(choice.info.path, self.config.device, self.config.max_cached_models)
+        prepare_detectors(self.config.faces.model, self.config.face_workers)  # ~0.5 s each, once
         n = sequence_length or choice.info.sequence_length or DEFAULT_SEQUENCE_LENGTH
         timings = Timings(load_s=time.perf_counter() - t_start)
         if mode == "reference" and model.info.format != PUBLISHED:
@@ -166,43 +154,41 @@ class Detector:
             )
 
         report("reading video", 0.02)
-        records, sample = self._read(path, n, mode, model, info, timings, report)
-        notes = [n for n in (choice.note, sample.note) if n]
-        if mode == "standard" and self.config.faces.rescue and sample.info.kind == "video":
-            t0 = time.perf_counter()
-            rescued = self._rescue(path, records, model, sample.info.fps)
-            timings.faces_s += time.perf_counter() - t0
-            if rescued:
-                notes.append(
-                    f"{rescued} frame(s) had their face found only by a closer search next to "
-                    "the face of a neighbouring frame."
-                )
-        chosen = (
-            [0 if r.boxes else None for r in records]
-            if mode == "reference"
-            else follow_one_face([r.boxes for r in records])
+        track = extract_faces(
+            path,
+            n,
+            image_size=model.preprocessing.image_size,
+            faces=replace(self.config.faces, margin=model.preprocessing.crop_margin),
+            method=mode,
+            limits=self.config.limits,
+            info=info,
+            workers=self.config.face_workers,
+            preview_max_side=self.config.preview_max_side,
+            progress=lambda fraction: report("finding faces", 0.05 + 0.75 * fraction),
         )
-        scored = [i for i, r in enumerate(records) if mode == "reference" or chosen[i] is not None]
+        timings.decode_s, timings.faces_s = track.decode_s, track.faces_s
+        notes = [n for n in (choice.note, track.note, *track.notes) if n]
         if self.config.precision == "bf16" and mode == "standard":
             notes.append("Computed in bfloat16 (standard mode option); reference mode is fp32.")
-
+        # Reference mode scores every frame (the whole frame when it has no face).
+        scored = track.frames if mode == "reference" else track.with_face
         frame_p: dict[int, float] = {}
         p_fake = None
         if scored:
             report("running model", 0.8)
             t0 = time.perf_counter()
-            # Reference records hold exactly one input (the first face, or the whole frame).
-            inputs = [records[i].inputs[chosen[i] or 0] for i in scored]
+            inputs = [f.face if f.face is not None else f.crops[0] for f in scored]
             frame_probs, p_fake = self._score(model, inputs, mode)
-            frame_p = {records[i].index: p for i, p in zip(scored, frame_probs, strict=True)}
+            frame_p = {f.index: p for f, p in zip(scored, frame_probs, strict=True)}
             timings.model_s = time.perf_counter() - t0
 
-        faces_found = sum(1 for c in chosen if c is not None)
+        faces_found = len(track.with_face)
+        frames = track.frames
         rule = DecisionRule(model.info.threshold, model.info.uncertain_margin)
         reason = None
         if faces_found == 0:
             verdict, confidence = Verdict.NO_FACE, None
-            reason = f"No face was found in any of the {len(records)} analysed frames" + (
+            reason = f"No face was found in any of the {len(frames)} analysed frames" + (
                 "; reference mode scored the whole frames, as the original app did."
                 if mode == "reference"
                 else "; nothing was scored."
@@ -219,18 +205,18 @@ class Detector:
             p_real=None if p_fake is None else 1.0 - p_fake,
             confidence=confidence,
             frames_requested=n,
-            frames_sampled=len(records),
+            frames_sampled=len(frames),
             frames_used=len(scored) if p_fake is not None else 0,
-            frames_without_face=len(records) - faces_found,
+            frames_without_face=len(frames) - faces_found,
             frame_scores=[
                 FrameScore(
-                    index=r.index,
-                    time_s=round(r.time_s, 4),
-                    p_fake=frame_p.get(r.index),
-                    faces=len(r.boxes),
-                    box=r.boxes[chosen[i]].to_list() if chosen[i] is not None else None,
+                    index=f.index,
+                    time_s=round(f.time_s, 4),
+                    p_fake=frame_p.get(f.index),
+                    faces=len(f.boxes),
+                    box=f.box.to_list() if f.box else None,
                 )
-                for i, r in enumerate(records)
+                for f in frames
             ],
             checkpoint=CheckpointUsed(
                 name=model.info.name,
@@ -246,121 +232,18 @@ class Detector:
                 uncertain_margin=rule.uncertain_margin,
             ),
             mode=mode,
-            media=sample.info.to_dict(),
+            media=track.info.to_dict(),
             timings=timings,
             reason=reason,
             notes=notes,
             versions=library_versions(),
-            previews=self._previews(records, chosen),
+            previews=self._previews(frames),
         )
         timings.total_s = time.perf_counter() - t_start
         report("done", 1.0)
         return result
 
     # -- stages ------------------------------------------------------------------------
-
-    def _read(self, path, n, mode, model, info, timings, report):
-        """Decode the sampled frames and find (and crop) the faces in each.
-
-        Face search runs on a small thread pool while decoding goes on (dlib and OpenCV
-        release the GIL); at most ``2 × face_workers`` frames wait in memory at a time.
-        Progress is reported from the calling thread only.
-        """
-        size = model.preprocessing.image_size
-        margin = model.preprocessing.crop_margin
-        faces = FaceDetector(replace(self.config.faces, margin=margin))
-        expected = max(1, min(n, info.frames or n))
-        workers = max(1, self.config.face_workers)
-        slots = threading.BoundedSemaphore(2 * workers)
-        spent = {"faces": 0.0}
-        lock = threading.Lock()
-
-        def analyse(frame: Frame) -> _FrameRecord:
-            t0 = time.perf_counter()
-            try:
-                if mode == "reference":
-                    return self._reference_frame(frame, size)
-                boxes = faces.detect(frame.image)
-                inputs = [resize_face(crop(frame.image, b, margin), size) for b in boxes]
-                preview, scale = self._downscale(frame.image)
-                return _FrameRecord(frame.index, frame.time_s, boxes, inputs, preview, scale)
-            finally:
-                with lock:
-                    spent["faces"] += time.perf_counter() - t0
-                slots.release()
-
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(workers, thread_name_prefix="faces") as pool:
-            futures: list[Future] = []
-
-            def submit(frame: Frame) -> Future:
-                slots.acquire()
-                futures.append(pool.submit(analyse, frame))
-                finished = sum(f.done() for f in futures)
-                report("finding faces", 0.05 + 0.75 * min(1.0, finished / expected))
-                return futures[-1]
-
-            sample = read_frames(
-                path,
-                n,
-                "first" if mode == "reference" else "even",
-                self.config.limits,
-                info,
-                process=submit,
-            )
-            records = [f.result() for f in sample.frames]
-        wall = time.perf_counter() - t0
-        # Face search overlaps decoding: report its CPU time, and decoding as the rest of the
-        # wall time (so decode_s + faces_s can exceed the stage's wall time).
-        timings.faces_s = spent["faces"]
-        timings.decode_s = max(0.0, wall - spent["faces"] / workers)
-        report("finding faces", 0.8)
-        return records, sample
-
-    def _rescue(self, path, records: list[_FrameRecord], model: LoadedModel, fps: float) -> int:
-        """Search frames without a face again, near the tracked face of a neighbouring frame.
-
-        Only those frames are decoded again (no frame is held back in memory for this).
-        Returns how many frames gained a face.
-        """
-        chosen = follow_one_face([r.boxes for r in records])
-        near: dict[int, tuple[int, Box]] = {}
-        for i, rec in enumerate(records):
-            if rec.boxes:
-                continue
-            for j in (i - 1, i + 1, i - 2, i + 2):
-                if 0 <= j < len(records) and chosen[j] is not None:
-                    near[rec.index] = (i, records[j].boxes[chosen[j]])
-                    break
-        if not near:
-            return 0
-        size = model.preprocessing.image_size
-        margin = model.preprocessing.crop_margin
-        faces = FaceDetector(replace(self.config.faces, margin=margin))
-
-        def search(frame: Frame) -> bool:
-            i, box = near[frame.index]
-            boxes = faces.detect_near(frame.image, box)
-            if boxes:
-                records[i].boxes = boxes
-                records[i].inputs = [resize_face(crop(frame.image, b, margin), size) for b in boxes]
-            return bool(boxes)
-
-        return sum(decode_frames(path, sorted(near), fps, search))
-
-    def _reference_frame(self, frame: Frame, size: int) -> _FrameRecord:
-        """The original app's per-frame step: dlib defaults on the full BGR frame, first face."""
-        found = face_locations(frame.image)  # face_recognition's defaults: HOG, upsample 1
-        boxes = [Box(*loc) for loc in found]
-        if boxes:
-            b = boxes[0]
-            face = frame.image[b.top : b.bottom, b.left : b.right, :]
-        else:
-            face = frame.image  # the original fell back to the whole frame
-        preview, scale = self._downscale(frame.image)
-        return _FrameRecord(
-            frame.index, frame.time_s, boxes, [resize_face(face, size)], preview, scale
-        )
 
     def _score(self, model: LoadedModel, inputs: list[np.ndarray], mode: Mode):
         """Run backbone and temporal head; return per-frame p_fake and the video's p_fake."""
@@ -388,27 +271,20 @@ class Detector:
 
     # -- previews ----------------------------------------------------------------------
 
-    def _downscale(self, image: np.ndarray) -> tuple[np.ndarray, float]:
-        h, w = image.shape[:2]
-        scale = min(1.0, self.config.preview_max_side / max(h, w))
-        if scale >= 1.0:
-            return image.copy(), 1.0
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
-
-    def _previews(self, records: list[_FrameRecord], chosen: list[int | None]) -> list[Preview]:
+    def _previews(self, frames: list[FaceFrame]) -> list[Preview]:
+        """JPEGs of each frame (faces boxed, the followed one in green) and of its face crop."""
         params = [cv2.IMWRITE_JPEG_QUALITY, self.config.jpeg_quality]
         out = []
-        for rec, pick in zip(records, chosen, strict=True):
-            img = rec.preview.copy()
-            for j, b in enumerate(rec.boxes):
-                colour = (80, 200, 80) if j == pick else (160, 160, 160)
-                p1 = (round(b.left * rec.scale), round(b.top * rec.scale))
-                p2 = (round(b.right * rec.scale), round(b.bottom * rec.scale))
-                cv2.rectangle(img, p1, p2, colour, 2 if j == pick else 1)
+        for f in frames:
+            img = f.preview.copy()
+            for j, b in enumerate(f.boxes):
+                colour = (80, 200, 80) if j == f.chosen else (160, 160, 160)
+                p1 = (round(b.left * f.preview_scale), round(b.top * f.preview_scale))
+                p2 = (round(b.right * f.preview_scale), round(b.bottom * f.preview_scale))
+                cv2.rectangle(img, p1, p2, colour, 2 if j == f.chosen else 1)
             frame_jpeg = cv2.imencode(".jpg", img, params)[1].tobytes()
             face_jpeg = None
-            if pick is not None:
-                face_jpeg = cv2.imencode(".jpg", rec.inputs[pick], params)[1].tobytes()
-            out.append(Preview(rec.index, round(rec.time_s, 4), frame_jpeg, face_jpeg))
+            if f.face is not None:
+                face_jpeg = cv2.imencode(".jpg", f.face, params)[1].tobytes()
+            out.append(Preview(f.index, round(f.time_s, 4), frame_jpeg, face_jpeg))
         return out

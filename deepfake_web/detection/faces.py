@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -92,26 +93,46 @@ class FaceConfig:
     margin: float = 0.0
 
 
-_local = threading.local()
+_idle: dict[str, list] = {"hog": [], "cnn": []}
+_idle_lock = threading.Lock()
 
 
-def _dlib_detector(model: str):
-    """This thread's dlib detector: face_recognition's HOG or CNN model (not thread-safe)."""
-    detector = getattr(_local, model, None)
+def _new_dlib_detector(model: str):
+    """Build face_recognition's HOG or CNN dlib detector (about 0.5 s: build few, reuse)."""
+    import dlib
+
+    if model == "cnn":
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+            import face_recognition_models
+
+        return dlib.cnn_face_detection_model_v1(
+            face_recognition_models.cnn_face_detector_model_location()
+        )
+    return dlib.get_frontal_face_detector()
+
+
+def prepare_detectors(model: str, count: int) -> None:
+    """Build detectors up front so that ``count`` threads can search at once without waiting."""
+    with _idle_lock:
+        missing = count - len(_idle[model])
+    built = [_new_dlib_detector(model) for _ in range(max(0, missing))]
+    with _idle_lock:
+        _idle[model].extend(built)
+
+
+@contextmanager
+def _dlib_detector(model: str) -> Iterator:
+    """Borrow a detector no other thread is using (dlib's detectors are not thread-safe)."""
+    with _idle_lock:
+        detector = _idle[model].pop() if _idle[model] else None
     if detector is None:
-        import dlib
-
-        if model == "cnn":
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
-                import face_recognition_models
-
-            path = face_recognition_models.cnn_face_detector_model_location()
-            detector = dlib.cnn_face_detection_model_v1(path)
-        else:
-            detector = dlib.get_frontal_face_detector()
-        setattr(_local, model, detector)
-    return detector
+        detector = _new_dlib_detector(model)
+    try:
+        yield detector
+    finally:
+        with _idle_lock:
+            _idle[model].append(detector)
 
 
 def face_locations(
@@ -121,9 +142,10 @@ def face_locations(
 
     The same dlib detector and the same (top, right, bottom, left) boxes clamped to the
     image; face_recognition keeps a single module-level detector, which crashes when two
-    threads use it, so each thread gets its own here.
+    threads use it, so each call here borrows one that no other thread holds.
     """
-    found = _dlib_detector(model)(image, upsample)
+    with _dlib_detector(model) as detector:
+        found = detector(image, upsample)
     h, w = image.shape[:2]
     rects = [d.rect for d in found] if model == "cnn" else found
     return [
@@ -149,7 +171,7 @@ class FaceDetector:
             )
         else:
             small = image
-        rgb = np.ascontiguousarray(small[:, :, ::-1])
+        rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
         found = face_locations(rgb, cfg.upsample, cfg.model)
         if not found and cfg.fallback_upsample is not None and cfg.fallback_upsample > cfg.upsample:
             found = face_locations(rgb, cfg.fallback_upsample, cfg.model)
@@ -163,7 +185,7 @@ class FaceDetector:
         patch = image[window.top : window.bottom, window.left : window.right]
         interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         patch = cv2.resize(patch, None, fx=scale, fy=scale, interpolation=interpolation)
-        found = face_locations(np.ascontiguousarray(patch[:, :, ::-1]), 0, self.config.model)
+        found = face_locations(cv2.cvtColor(patch, cv2.COLOR_BGR2RGB), 0, self.config.model)
         return _to_frame_boxes(found, scale, window.left, window.top, w, h)
 
 
