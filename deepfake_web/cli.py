@@ -232,9 +232,10 @@ def models_demo(models_dir: str | None, lengths: tuple[int, ...], seed: int) -> 
 
 def _register_commands() -> None:
     """Attach the command groups that live in other modules."""
+    from .serve import serve, worker
     from .training.cli import COMMANDS
 
-    for command in COMMANDS:
+    for command in (serve, worker, *COMMANDS):
         cli.add_command(command)
 
 

@@ -76,3 +76,51 @@ def own_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def models_dir(published_checkpoint: Path) -> Path:
     """A models folder holding the random published checkpoint."""
     return published_checkpoint.parent
+
+
+# --- the web application ----------------------------------------------------------
+
+
+def make_app(tmp_path: Path, **overrides):
+    """A test app on a fresh instance folder, migrated from an empty database."""
+    from flask_migrate import upgrade
+
+    from deepfake_web import create_app
+
+    models = tmp_path / "models"
+    models.mkdir(exist_ok=True)
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test",
+        "WTF_CSRF_ENABLED": False,
+        "INSTANCE_PATH": tmp_path / "instance",
+        "MODELS_DIR": str(models),
+        "QUEUE_URL": f"sqlite:///{tmp_path / 'queue.db'}",
+        **overrides,
+    }
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture
+def app(tmp_path: Path):
+    """The app with a (tiny, structurally valid) published checkpoint for 20 frames."""
+    from tests.media_factory import write_tiny_published
+
+    app = make_app(tmp_path)
+    write_tiny_published(Path(app.config["MODELS_DIR"]) / "model_90_acc_20_frames_test_data.pt")
+    return app
+
+
+@pytest.fixture
+def client(app):
+    """A test client of ``app``."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner of ``app`` (``flask`` commands)."""
+    return app.test_cli_runner()

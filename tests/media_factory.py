@@ -93,3 +93,16 @@ def write_tiny_published(path: Path) -> Path:
     )
     torch.save(state, path)
     return path
+
+
+def plain_frames(n: int, w: int = 320, h: int = 240) -> list[np.ndarray]:
+    """Frames with no face-like structure: a colour gradient and a moving white square."""
+    ramp = np.linspace(40, 200, w, dtype=np.uint8)
+    out = []
+    for i in range(n):
+        img = np.zeros((h, w, 3), np.uint8)
+        img[:, :, 0], img[:, :, 1], img[:, :, 2] = ramp, ramp[::-1], 120
+        x = (i * 7) % max(1, w - 40)
+        img[20:60, x : x + 40] = 255
+        out.append(img)
+    return out

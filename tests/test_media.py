@@ -177,3 +177,17 @@ def test_media_without_any_decodable_frame(tmp_path: Path) -> None:
     path.write_bytes(header_only)
     with pytest.raises((EmptyMediaError, UnsupportedMediaError)):
         read_frames(path, 5)
+
+
+def test_verify_accepts_real_media_and_refuses_impostors(tmp_path: Path, clip: Path) -> None:
+    assert media.verify(clip).frames == 50
+    fake_png = tmp_path / "x.png"
+    fake_png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)  # a PNG signature, no image
+    with pytest.raises(UnsupportedMediaError):
+        media.verify(fake_png)
+    html = tmp_path / "page.webm"
+    html.write_text("<!doctype html><title>x</title>")
+    with pytest.raises(UnsupportedMediaError):
+        media.verify(html)
+    with pytest.raises(MediaLimitError):
+        media.verify(clip, MediaLimits(max_frames=10))

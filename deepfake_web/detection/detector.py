@@ -115,10 +115,12 @@ class Detector:
             )
         return Choice(info, sequence_length, note)
 
-    def load(self, sequence_length: int | None = None) -> LoadedModel:
-        """Load (or fetch from the per-process cache) the model for ``sequence_length``."""
+    def warm_up(self, sequence_length: int | None = None) -> LoadedModel:
+        """Load the model for ``sequence_length`` and the face detectors ahead of the first call."""
         choice = self.choose(sequence_length)
-        return load_cached(choice.info.path, self.config.device, self.config.max_cached_models)
+        model = load_cached(choice.info.path, self.config.device, self.config.max_cached_models)
+        prepare_detectors(self.config.faces.model, self.config.face_workers)
+        return model
 
     def __call__(
         self,

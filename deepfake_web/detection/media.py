@@ -169,6 +169,27 @@ def check_limits(info: MediaInfo, limits: MediaLimits) -> None:
             )
 
 
+def verify(path: str | os.PathLike, limits: MediaLimits | None = None) -> MediaInfo:
+    """Check that a file really is a supported, decodable video or image within ``limits``.
+
+    Reads the metadata, checks the limits, then decodes one frame (the whole image for
+    images), so a renamed text or HTML file is refused. Raises the typed media errors.
+    """
+    info = probe(path)
+    check_limits(info, limits or MediaLimits())
+    if info.kind == "image":
+        read_image(path)
+        return info
+    cap = _open_video(Path(path))
+    try:
+        ok, image = cap.read()
+    finally:
+        cap.release()
+    if not ok or image is None or not image.size:
+        raise EmptyMediaError(f"{Path(path).name} contains no decodable video frame.")
+    return info
+
+
 def sample_indices(total: int, n: int, sampling: Sampling = "even") -> list[int]:
     """Pick ``min(n, total)`` distinct frame indices: spread evenly over the clip, or the first."""
     if total <= 0 or n <= 0:

@@ -1,0 +1,138 @@
+"""The JSON API: submit, follow, list and delete analyses; list models.
+
+Unsafe methods need the CSRF token of a browser session (header ``X-CSRFToken``, from
+``GET /api/csrf`` or the page's meta tag), or ``Authorization: Bearer <API_TOKEN>`` when
+the server is configured with an API token.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Blueprint, current_app, jsonify, request, url_for
+from flask_wtf.csrf import generate_csrf
+
+from . import analyses
+from .detection.checkpoints import file_sha256
+from .extensions import csrf
+from .models import Analysis, iso
+from .uploads import receive
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+csrf.exempt(bp)  # checked below, so that token-authenticated scripts can skip it
+
+
+@bp.before_request
+def check_csrf() -> None:
+    """Require a CSRF token (or the API token) on every request that changes something."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or not current_app.config["WTF_CSRF_ENABLED"]:
+        return
+    token = current_app.config.get("API_TOKEN")
+    auth = request.headers.get("Authorization", "")
+    if token and auth.startswith("Bearer ") and hmac.compare_digest(auth[7:], str(token)):
+        return
+    csrf.protect()
+
+
+def _links(a: Analysis) -> dict:
+    return {
+        "status_url": url_for("api.analysis", analysis_id=a.id, _external=False),
+        "result_url": url_for("results.detail", analysis_id=a.id),
+    }
+
+
+def _detail(a: Analysis) -> dict:
+    out = a.summary() | _links(a)
+    out["media"] = {
+        "kind": a.media_kind,
+        "width": a.width,
+        "height": a.height,
+        "fps": a.fps,
+        "frames": a.frame_count,
+        "duration_s": a.duration_s,
+        "codec": a.codec,
+        "size_bytes": a.size_bytes,
+        "sha256": a.sha256,
+    }
+    out["started_at"], out["attempts"] = iso(a.started_at), a.attempts
+    out["checkpoint_warning"] = a.checkpoint_warning
+    if a.status == "done" and a.result:
+        out.update({k: v for k, v in a.result.items() if k not in ("file", "media")})
+        out["previews"] = [
+            {
+                "frame": url_for("results.preview", analysis_id=a.id, name=f"frame_{k:04d}.jpg"),
+                "face": url_for("results.preview", analysis_id=a.id, name=f"face_{k:04d}.jpg")
+                if score.get("box")
+                else None,
+            }
+            for k, score in enumerate(a.frame_scores or [], start=1)
+        ]
+    return out
+
+
+@bp.get("/csrf")
+def csrf_token():
+    """A CSRF token bound to this session (for scripts that keep the session cookie)."""
+    return jsonify(csrf_token=generate_csrf())
+
+
+@bp.get("/models")
+def models():
+    """Installed checkpoints (add ``?sha256=1`` to hash them: slow for large files)."""
+    with_sha = request.args.get("sha256") == "1"
+    rows = []
+    for info in analyses.registry().checkpoints():
+        row = info.to_dict()
+        row.pop("path")
+        row["sha256"] = file_sha256(info.path) if with_sha else None
+        rows.append(row)
+    return jsonify(models=rows, lengths=analyses.registry().lengths())
+
+
+@bp.post("/analyses")
+def create():
+    """Upload ``file`` with ``sequence_length`` (and optional ``mode``, ``force``)."""
+    frames = analyses.parse_frames(request.form.get("sequence_length"))
+    mode = request.form.get("mode", "standard")
+    force = request.form.get("force", "").lower() in ("1", "true", "yes", "on")
+    analyses.choose_checkpoint(frames, mode)  # refuse early, before reading the upload
+    received = receive(request.files.get("file"))
+    analysis, created = analyses.create(received, frames, mode, force)
+    body = _detail(analysis) | {"existing": not created}
+    return jsonify(body), 202 if created else 200
+
+
+@bp.get("/analyses")
+def index():
+    """One page of analyses: ``page``, ``per_page``, ``verdict``, ``q``, ``checkpoint``..."""
+    filters = analyses.Filters.from_args(request.args)
+    page = request.args.get("page", 1, type=int)
+    per_page = request.args.get("per_page", 25, type=int)
+    p = analyses.search(filters, page, per_page)
+    return jsonify(
+        items=[a.summary() | _links(a) for a in p.items],
+        page=p.page,
+        per_page=p.per_page,
+        pages=p.pages,
+        total=p.total,
+    )
+
+
+@bp.get("/analyses/<analysis_id>")
+def analysis(analysis_id: str):
+    """Status and progress; the engine's result fields once done."""
+    return jsonify(_detail(analyses.get_or_404(analysis_id)))
+
+
+@bp.post("/analyses/<analysis_id>/rerun")
+def rerun(analysis_id: str):
+    """Analyse the stored file again with the same settings."""
+    analysis = analyses.rerun(analyses.get_or_404(analysis_id))
+    return jsonify(_detail(analysis) | {"existing": False}), 202
+
+
+@bp.delete("/analyses/<analysis_id>")
+def delete(analysis_id: str):
+    """Delete an analysis with its stored file and previews."""
+    analyses.delete(analyses.get_or_404(analysis_id))
+    return "", 204

@@ -1,0 +1,99 @@
+"""Configuration: defaults, then ``instance/config.py``, then ``DEEPFAKE_*`` environment variables.
+
+Any key below can be set in the environment with the ``DEEPFAKE_`` prefix, for example
+``DEEPFAKE_MAX_CONTENT_LENGTH=104857600`` (values are parsed as JSON when they can be).
+``DEEPFAKE_INSTANCE_PATH`` and ``DEEPFAKE_MODELS_DIR`` move the data and the checkpoints.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+DEFAULTS: dict[str, Any] = {
+    # Uploads: 200 MB (match nginx's client_max_body_size when proxied).
+    "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
+    # Checkpoints folder; None means $DEEPFAKE_MODELS_DIR or ./models.
+    "MODELS_DIR": None,
+    # Database and queue; None means SQLite files in the instance folder.
+    "SQLALCHEMY_DATABASE_URI": None,
+    "QUEUE_URL": None,
+    "SQLITE_BUSY_TIMEOUT_MS": 10_000,
+    # Background analyses.
+    "QUEUE_LIMIT": 20,  # queued + running analyses before uploads get "busy, try later"
+    "ANALYSIS_MAX_ATTEMPTS": 2,  # a worker crash is retried once, then marked failed
+    "HEARTBEAT_INTERVAL_S": 10,
+    "HEARTBEAT_STALE_S": 120,  # a running analysis silent for this long is recovered
+    "WORKER_THREADS": 1,
+    "DEVICE": "auto",
+    "PRECISION": "fp32",
+    "BATCH_SIZE": 32,
+    "FACE_WORKERS": 2,
+    # Engine limits (checked on upload, before anything is queued).
+    "MAX_VIDEO_WIDTH": 3840,
+    "MAX_VIDEO_HEIGHT": 2160,
+    "MAX_VIDEO_SECONDS": 600,
+    "MAX_VIDEO_FRAMES": 36_000,
+    "MAX_SEQUENCE_LENGTH": 300,
+    # Pages.
+    "HISTORY_PER_PAGE": 25,
+    # Optional token for scripts calling the JSON API without a browser session.
+    "API_TOKEN": None,
+    "WTF_CSRF_TIME_LIMIT": None,  # tokens live as long as the session
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_HTTPONLY": True,
+}
+
+
+def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Load the configuration into ``app`` and fill the paths that depend on the instance folder."""
+    app.config.from_mapping(DEFAULTS)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("DEEPFAKE")
+    else:
+        app.config.from_mapping(test_config)
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    cfg = app.config
+    if not cfg.get("MODELS_DIR"):
+        from .settings import default_models_dir
+
+        cfg["MODELS_DIR"] = str(default_models_dir())
+    cfg.setdefault("UPLOAD_DIR", str(instance / "uploads"))
+    cfg.setdefault("PREVIEW_DIR", str(instance / "previews"))
+    if not cfg.get("SQLALCHEMY_DATABASE_URI"):
+        cfg["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'deepfake.db'}"
+    if not cfg.get("QUEUE_URL"):
+        cfg["QUEUE_URL"] = f"sqlite:///{instance / 'queue.db'}"
+    if not cfg.get("SECRET_KEY"):
+        cfg["SECRET_KEY"] = _instance_secret_key(instance)
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """Read the instance's secret key, creating it (random, mode 0600) on first start."""
+    path = instance / "secret_key"
+    if path.exists():
+        key = path.read_text().strip()
+        if key:
+            return key
+    key = secrets.token_hex(32)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    try:
+        os.link(tmp, path)  # atomic, and never replaces a key another process just wrote
+    except FileExistsError:
+        key = path.read_text().strip()
+    finally:
+        tmp.unlink(missing_ok=True)
+    log.info("created a new secret key in %s", path)
+    return key

@@ -1,0 +1,122 @@
+"""Database models: one row per analysis."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .extensions import db
+
+STATUSES = ("queued", "running", "done", "failed")
+VERDICTS = ("REAL", "FAKE", "UNCERTAIN", "NO_FACE")
+ACTIVE = ("queued", "running")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    """A random, unguessable analysis id (128 bits, URL-safe)."""
+    return secrets.token_urlsafe(16)
+
+
+class Analysis(db.Model):
+    """An uploaded file and what the detector said about it."""
+
+    __tablename__ = "analysis"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    # The file: the original name is for display only; the stored name is server-generated.
+    original_name: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(80))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    media_kind: Mapped[str] = mapped_column(String(8))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    fps: Mapped[float | None] = mapped_column(Float)
+    frame_count: Mapped[int | None] = mapped_column(Integer)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    codec: Mapped[str | None] = mapped_column(String(32))
+    # What was asked and what decided.
+    requested_frames: Mapped[int] = mapped_column(Integer)
+    mode: Mapped[str] = mapped_column(String(16), default="standard")
+    checkpoint_name: Mapped[str | None] = mapped_column(String(255), index=True)
+    checkpoint_sha256: Mapped[str | None] = mapped_column(String(64))
+    checkpoint_frames: Mapped[int | None] = mapped_column(Integer)
+    checkpoint_note: Mapped[str | None] = mapped_column(Text)
+    checkpoint_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    checkpoint_warning: Mapped[str | None] = mapped_column(Text)
+    # Where the work is.
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    stage: Mapped[str | None] = mapped_column(String(40))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(120))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The answer.
+    verdict: Mapped[str | None] = mapped_column(String(16), index=True)
+    p_fake: Mapped[float | None] = mapped_column(Float)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    frames_sampled: Mapped[int | None] = mapped_column(Integer)
+    frames_used: Mapped[int | None] = mapped_column(Integer)
+    frames_without_face: Mapped[int | None] = mapped_column(Integer)
+    frame_scores: Mapped[list | None] = mapped_column(JSON)
+    timings: Mapped[dict | None] = mapped_column(JSON)
+    result: Mapped[dict | None] = mapped_column(JSON)
+    preview_count: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def active(self) -> bool:
+        """True while queued or running."""
+        return self.status in ACTIVE
+
+    @property
+    def created_utc(self) -> datetime:
+        """``created_at`` as an aware UTC datetime (SQLite returns naive values)."""
+        return as_utc(self.created_at)
+
+    def summary(self) -> dict[str, Any]:
+        """The fields shown in lists (JSON-serialisable)."""
+        return {
+            "id": self.id,
+            "file_name": self.original_name,
+            "status": self.status,
+            "stage": self.stage,
+            "progress": round(self.progress or 0.0, 3),
+            "verdict": self.verdict,
+            "p_fake": self.p_fake,
+            "confidence": self.confidence,
+            "requested_frames": self.requested_frames,
+            "mode": self.mode,
+            "checkpoint": self.checkpoint_name,
+            "demo": self.checkpoint_demo,
+            "created_at": iso(self.created_at),
+            "finished_at": iso(self.finished_at),
+            "error": self.error,
+        }
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Attach UTC to naive datetimes read back from SQLite."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC, or None."""
+    v = as_utc(value)
+    return v.isoformat(timespec="seconds") if v else None

@@ -1,0 +1,93 @@
+"""The result page of an analysis, its preview images, re-running and deleting it."""
+
+from __future__ import annotations
+
+import re
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+
+from . import analyses
+from .chart import build_chart
+from .forms import ConfirmForm
+from .uploads import UploadError
+
+bp = Blueprint("results", __name__, url_prefix="/analyses")
+
+PREVIEW_NAME = re.compile(r"^(frame|face)_\d{4}\.jpg$")
+
+
+@bp.get("/<analysis_id>")
+def detail(analysis_id: str):
+    """Progress while it runs; verdict, chart, previews and facts when done."""
+    analysis = analyses.get_or_404(analysis_id)
+    chart = None
+    if analysis.status == "done" and analysis.frame_scores:
+        result = analysis.result or {}
+        ck = result.get("checkpoint", {})
+        chart = build_chart(
+            analysis.frame_scores,
+            analysis.duration_s,
+            ck.get("threshold", 0.5),
+            ck.get("uncertain_margin", 0.0),
+        )
+    return render_template(
+        "results/detail.html",
+        a=analysis,
+        r=analysis.result or {},
+        chart=chart,
+        existing=request.args.get("existing") == "1",
+        form=ConfirmForm(),
+    )
+
+
+@bp.get("/<analysis_id>/previews/<name>")
+def preview(analysis_id: str, name: str):
+    """A preview image, served only for an existing analysis."""
+    analysis = analyses.get_or_404(analysis_id)
+    if not PREVIEW_NAME.match(name):
+        abort(404)
+    response = send_from_directory(analyses.preview_dir(analysis.id), name, max_age=86400)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@bp.post("/<analysis_id>/rerun")
+def rerun(analysis_id: str):
+    """Analyse the stored file again with the same settings."""
+    original = analyses.get_or_404(analysis_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        analysis = analyses.rerun(original)
+    except UploadError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("results.detail", analysis_id=original.id), code=303)
+    return redirect(url_for("results.detail", analysis_id=analysis.id), code=303)
+
+
+@bp.get("/<analysis_id>/delete")
+def confirm_delete(analysis_id: str):
+    """Ask before deleting."""
+    analysis = analyses.get_or_404(analysis_id)
+    return render_template("results/confirm_delete.html", a=analysis, form=ConfirmForm())
+
+
+@bp.post("/<analysis_id>/delete")
+def delete(analysis_id: str):
+    """Delete the analysis, its stored file and its previews."""
+    analysis = analyses.get_or_404(analysis_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    name = analysis.original_name
+    analyses.delete(analysis)
+    flash(f"Deleted the analysis of “{name}”.", "info")
+    return redirect(url_for("history.index"), code=303)

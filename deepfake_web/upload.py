@@ -1,0 +1,68 @@
+"""The upload page: drop a file, pick a sequence length, start an analysis."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from sqlalchemy import select
+from wtforms.fields import SelectChoice
+
+from . import analyses
+from .extensions import db
+from .forms import UploadForm
+from .models import Analysis
+from .uploads import UploadError, receive
+
+bp = Blueprint("upload", __name__)
+
+PREFERRED_LENGTH = 60
+
+
+def _form() -> UploadForm:
+    form = UploadForm()
+    lengths = analyses.registry().lengths()
+    form.sequence_length.choices = [SelectChoice(n, f"{n} frames") for n in lengths]
+    if lengths and form.sequence_length.data is None:
+        form.sequence_length.data = min(lengths, key=lambda n: abs(n - PREFERRED_LENGTH))
+    return form
+
+
+def _page(form: UploadForm, error: str | None = None, status: int = 200):
+    checkpoints = analyses.registry().checkpoints()
+    recent = db.session.scalars(
+        select(Analysis).order_by(Analysis.created_at.desc()).limit(5)
+    ).all()
+    body = render_template(
+        "upload/index.html",
+        form=form,
+        error=error,
+        checkpoints=checkpoints,
+        usable=[c for c in checkpoints if c.usable],
+        recent=recent,
+        models_dir=current_app.config["MODELS_DIR"],
+        max_mb=current_app.config["MAX_CONTENT_LENGTH"] / (1024 * 1024),
+    )
+    return body, status
+
+
+@bp.get("/")
+def index():
+    """Show the drop zone, the sequence-length choice and the installed models."""
+    return _page(_form())
+
+
+@bp.post("/")
+def submit():
+    """Receive a file from the form (the no-JavaScript path) and start its analysis."""
+    form = _form()
+    if not form.validate_on_submit():
+        errors = "; ".join(e for field in form.errors.values() for e in field)
+        return _page(form, errors or "The form is incomplete.", 400)
+    try:
+        received = receive(request.files.get("file"))
+        analysis, created = analyses.create(
+            received, form.sequence_length.data, form.mode.data, form.force.data
+        )
+    except UploadError as exc:
+        return _page(form, exc.message, exc.status)
+    target = url_for("results.detail", analysis_id=analysis.id, existing=None if created else 1)
+    return redirect(target, code=303)
