@@ -12,7 +12,9 @@ class UploadForm(FlaskForm):
     """A file, the sequence length and the mode."""
 
     file = FileField("Video or image")
-    sequence_length = SelectField("Frames to analyse", coerce=int)
+    # Checked by analyses.parse_frames like the API's (a length whose checkpoint was removed
+    # since the page was shown still works: the nearest one is used, with a note).
+    sequence_length = SelectField("Frames to analyse", coerce=int, validate_choice=False)
     mode = SelectField(
         "Mode",
         choices=[

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import shutil
 import socket
 import threading
@@ -32,6 +33,7 @@ STAGE_LABELS = {
     "done": "saving the result",
 }
 _detectors: dict[tuple, object] = {}
+_PROCESS_TOKEN = secrets.token_hex(4)  # tells this process from an earlier one with its pid
 
 
 class AnalysisDeletedError(Exception):
@@ -39,8 +41,8 @@ class AnalysisDeletedError(Exception):
 
 
 def worker_name() -> str:
-    """This process as ``host:pid`` (stored in the rows it works on)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This process as ``host:pid:token`` (stored in the rows it works on)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_PROCESS_TOKEN}"
 
 
 def _detector(app: Flask):
@@ -205,10 +207,11 @@ def _fail(analysis_id: str, message: str) -> None:
 
 
 def _pid_alive(worker: str | None) -> bool | None:
-    """Whether the ``host:pid`` worker runs (None when it is on another host)."""
-    if not worker or ":" not in worker:
-        return None
-    host, _, pid = worker.rpartition(":")
+    """Whether the ``host:pid:token`` worker's pid runs (None when it is on another host).
+
+    A live pid may belong to a new process that reused it: the heartbeat settles that.
+    """
+    host, pid, *_ = [*(worker or "").split(":"), "", ""]
     if host != socket.gethostname() or not pid.isdigit():
         return None
     try:

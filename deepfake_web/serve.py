@@ -15,6 +15,8 @@ from .settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
+WORKER_STOP_S = 60
+
 
 @click.command()
 @click.option("--threads", type=click.IntRange(1, 8), default=None, help="Analyses at once.")
@@ -37,13 +39,14 @@ def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(args, cwd=PROJECT_ROOT, env=env, start_new_session=True)
 
 
-def _stop(proc: subprocess.Popen | None, timeout: float = 20.0) -> None:
+def _stop(proc: subprocess.Popen | None, sig: int, timeout: float) -> None:
+    """Send ``sig`` to the process group; SIGKILL after ``timeout`` s or a second Ctrl-C."""
     if proc is None or proc.poll() is not None:
         return
     try:
-        os.killpg(proc.pid, signal.SIGTERM)
+        os.killpg(proc.pid, sig)
         proc.wait(timeout)
-    except subprocess.TimeoutExpired:
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     except ProcessLookupError:
@@ -92,6 +95,10 @@ def serve(host: str, port: int) -> None:
                 click.echo(f"worker exited ({work.returncode}); restarting it.", err=True)
                 work = _spawn(worker_cmd, env)
     finally:
-        _stop(work)
-        _stop(web)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C: now
+        if work.poll() is None:
+            click.echo("stopping: the worker finishes its current analysis first (at most "
+                       f"{WORKER_STOP_S} s; Ctrl-C again to stop at once)", err=True)  # fmt: skip
+        _stop(web, signal.SIGTERM, 20)
+        _stop(work, signal.SIGINT, WORKER_STOP_S)  # huey: SIGINT is a graceful stop
     sys.exit(0 if stopping else 1)

@@ -28,6 +28,9 @@ def init_app(app: Flask) -> None:
         huey.immediate = True
         return
     if url.startswith("sqlite:///"):
+        from huey.storage import SqliteStorage
+
+        huey.storage_class = SqliteStorage
         huey.storage_kwargs = {"filename": url.removeprefix("sqlite:///"), "timeout": 30}
     elif url.startswith(("redis://", "rediss://", "unix://")):
         from huey.storage import RedisStorage
@@ -36,7 +39,8 @@ def init_app(app: Flask) -> None:
         huey.storage_kwargs = {"url": url}
     else:
         raise ValueError(f"Unsupported QUEUE_URL {url!r} (use sqlite:///path or redis://host)")
-    huey.immediate = False  # (re)creates the storage with the settings above
+    huey.immediate = False
+    huey.storage = huey.create_storage()  # always: the setter skips it when already False
 
 
 def _app() -> Flask:

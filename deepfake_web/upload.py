@@ -58,10 +58,10 @@ def submit():
         errors = "; ".join(e for field in form.errors.values() for e in field)
         return _page(form, errors or "The form is incomplete.", 400)
     try:
+        frames = analyses.parse_frames(form.sequence_length.data)
+        analyses.choose_checkpoint(frames, form.mode.data)  # refuse early (no model, mode)
         received = receive(request.files.get("file"))
-        analysis, created = analyses.create(
-            received, form.sequence_length.data, form.mode.data, form.force.data
-        )
+        analysis, created = analyses.create(received, frames, form.mode.data, form.force.data)
     except UploadError as exc:
         return _page(form, exc.message, exc.status)
     target = url_for("results.detail", analysis_id=analysis.id, existing=None if created else 1)

@@ -191,3 +191,19 @@ def test_verify_accepts_real_media_and_refuses_impostors(tmp_path: Path, clip: P
         media.verify(html)
     with pytest.raises(MediaLimitError):
         media.verify(clip, MediaLimits(max_frames=10))
+
+
+def test_seeking_far_apart_frames_gives_the_streamed_frames(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "long.mp4", noise_frames(90))
+    targets = [3, 30, 57, 84]
+    streamed = media.decode_frames(path, targets, 25.0, lambda f: f, seek_min_stride=10_000)
+    seeked = media.decode_frames(path, targets, 25.0, lambda f: f, seek_min_stride=10)
+    assert [f.index for f in seeked] == targets == [f.index for f in streamed]
+    for a, b in zip(seeked, streamed, strict=True):
+        assert np.array_equal(a.image, b.image)
+
+
+def test_seeking_past_the_real_end_stops_cleanly(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "short.mp4", noise_frames(20))
+    got = media.decode_frames(path, [0, 10, 500, 900], 25.0, lambda f: f.index, seek_min_stride=5)
+    assert got == [0, 10]

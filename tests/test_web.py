@@ -354,12 +354,24 @@ def _drain_queue() -> None:
         pass
 
 
+def test_each_app_uses_its_own_queue_file(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = make_app(tmp_path / "a")
+    with first.app_context():
+        tasks.enqueue("only-in-a")
+        assert tasks.pending_ids() == {"only-in-a"}
+    make_app(tmp_path / "b")  # a second app (same process) must not see the first's queue
+    assert tasks.pending_ids() == set()
+    assert Path(tasks.huey.storage.filename) == tmp_path / "b" / "queue.db"
+
+
 def test_recovery_retries_once_then_fails_with_a_reason(app, client, video_bytes) -> None:
     import socket
 
     aid = post_api(client, video_bytes).json["id"]
     _drain_queue()
-    dead = f"{socket.gethostname()}:999999"
+    dead = f"{socket.gethostname()}:999999:0f0f0f0f"
     _mark_running(app, aid, dead, attempts=1, beat_age_s=1)
     assert jobs.recover_interrupted(app) == [aid]
     with app.app_context():
@@ -379,12 +391,15 @@ def test_recovery_leaves_live_workers_alone_and_catches_silent_ones(app, client,
     import socket
 
     aid = post_api(client, video_bytes).json["id"]
-    alive = f"{socket.gethostname()}:{os.getppid()}"
+    alive = f"{socket.gethostname()}:{os.getppid()}:0f0f0f0f"
     _mark_running(app, aid, alive, attempts=1, beat_age_s=5)
     assert jobs.recover_interrupted(app) == []
-    _mark_running(app, aid, "other-host:1", attempts=1, beat_age_s=5)
+    _mark_running(app, aid, alive, attempts=1, beat_age_s=3600)  # a reused pid, no heartbeat
+    assert jobs.recover_interrupted(app) == [aid]
+    _drain_queue()
+    _mark_running(app, aid, "other-host:1:aa", attempts=1, beat_age_s=5)
     assert jobs.recover_interrupted(app) == []  # another host, fresh heartbeat
-    _mark_running(app, aid, "other-host:1", attempts=1, beat_age_s=3600)
+    _mark_running(app, aid, "other-host:1:aa", attempts=1, beat_age_s=3600)
     assert jobs.recover_interrupted(app) == [aid]  # silent for an hour
 
 

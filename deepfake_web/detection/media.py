@@ -29,6 +29,9 @@ SUPPORTED_EXTENSIONS = VIDEO_EXTENSIONS | IMAGE_EXTENSIONS
 
 Sampling = Literal["even", "first"]
 T = TypeVar("T")
+SEEK_MIN_STRIDE = 250
+"""Seek instead of streaming when sampled frames are this many frames apart (or more):
+beyond a typical keyframe interval, decoding every frame costs more than seeking."""
 
 
 @dataclass(frozen=True)
@@ -290,16 +293,56 @@ def read_frames(
 
 
 def decode_frames(
-    path: str | os.PathLike, targets: list[int], fps: float, keep: Callable[[Frame], Any]
+    path: str | os.PathLike,
+    targets: list[int],
+    fps: float,
+    keep: Callable[[Frame], Any],
+    seek_min_stride: int = SEEK_MIN_STRIDE,
 ) -> list:
-    """Decode the frames at ``targets`` (sorted indices) and return ``keep(frame)`` for each."""
+    """Decode the frames at ``targets`` (sorted indices) and return ``keep(frame)`` for each.
+
+    Frames far apart (``seek_min_stride`` or more on average) are reached by seeking, each
+    seek checked against the decoder's position; otherwise, or when a seek lands elsewhere,
+    the stream is read through with grab() and only the targets are decoded to images.
+    """
     if Path(path).suffix.lower() in IMAGE_EXTENSIONS:
         return [keep(Frame(0, 0.0, read_image(path)))] if 0 in targets else []
+    if len(targets) > 1 and (targets[-1] - targets[0]) / (len(targets) - 1) >= seek_min_stride:
+        seeked = _seek_frames(Path(path), targets, fps)
+        if seeked is not None:
+            return [keep(frame) for frame in seeked]
     cap = _open_video(Path(path))
     try:
         return [keep(frame) for frame in _iter_video(cap, targets, fps)]
     finally:
         cap.release()
+
+
+def _seek_frames(path: Path, targets: list[int], fps: float) -> Iterator[Frame] | None:
+    """Frames at ``targets`` by seeking, or None when the container does not seek exactly."""
+    cap = _open_video(path)
+    try:
+        cap.set(cv2.CAP_PROP_POS_FRAMES, targets[0])
+        if int(cap.get(cv2.CAP_PROP_POS_FRAMES)) != targets[0]:
+            return None
+    except cv2.error:
+        cap.release()
+        return None
+
+    def frames() -> Iterator[Frame]:
+        try:
+            for index in targets:
+                cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+                ok, image = cap.read()
+                if not ok or image is None:
+                    return  # past the real end: the caller plans again
+                if int(cap.get(cv2.CAP_PROP_POS_FRAMES)) != index + 1:
+                    log.warning("%s: inexact seek to frame %d", path.name, index)
+                yield Frame(index, index / fps if fps > 0 else 0.0, image)
+        finally:
+            cap.release()
+
+    return frames()
 
 
 def _with_frames(info: MediaInfo, frames: int) -> MediaInfo:
