@@ -79,7 +79,7 @@ def _summary_line(entry: dict) -> str:
     type=click.Path(file_okay=False),
     default=None,
     help="Choose the best checkpoint for --frames from this folder "
-    "[default: $DEEPFAKE_MODELS_DIR or ./models].",
+    "[default: $DEEPFAKE_MODELS_DIR, else the project's models/].",
 )
 @click.option(
     "--mode",

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 DEFAULTS: dict[str, Any] = {
     # Uploads: 200 MB (match nginx's client_max_body_size when proxied).
     "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
-    # Checkpoints folder; None means $DEEPFAKE_MODELS_DIR or ./models.
+    # Checkpoints folder; None means $DEEPFAKE_MODELS_DIR, else the project's models/.
     "MODELS_DIR": None,
     # Database and queue; None means SQLite files in the instance folder.
     "SQLALCHEMY_DATABASE_URI": None,
