@@ -154,11 +154,19 @@ def test_drop_a_video_watch_progress_see_result_and_history(server: str, browser
     page.locator("ol.previews img.face").first.scroll_into_view_if_needed()
     assert page.locator("ol.previews img.face").first.evaluate("img => img.naturalWidth") > 0
     page.screenshot(path=SHOTS / "3-result.png", full_page=True)
+    result_url = page.url
 
     page.get_by_role("link", name="History", exact=True).first.click()
     row = page.locator("table.history tbody tr").first
     assert video.name in row.inner_text()
     page.screenshot(path=SHOTS / "4-history.png", full_page=True)
+    phone = browser.new_page(viewport={"width": 390, "height": 844})
+    for url in (result_url, server + "/history"):  # with a result and a history row in them
+        phone.goto(url)
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{url} scrolls sideways at phone width ({width}px)"
+    phone.screenshot(path=SHOTS / "4-history-phone.png", full_page=True)
+    phone.close()
 
     row.get_by_role("link", name=f"Delete the analysis of {video.name}").click()
     page.screenshot(path=SHOTS / "5-confirm-delete.png", full_page=True)
