@@ -302,6 +302,36 @@ def _short(manifest: Manifest, split: str | None) -> str:
     return f"{split or 'all'} split of {manifest.name}"
 
 
+def _score_split(
+    checkpoint: str | os.PathLike,
+    manifest_path: str | os.PathLike,
+    split: str,
+    cache: str | os.PathLike,
+    frames: int | None,
+    workers: int,
+    device: str,
+    batch_size: int,
+    progress: Progress | None,
+):
+    """Load the checkpoint and score the manifest's ``split`` (``all``: every video)."""
+    model = load_checkpoint(checkpoint, device)
+    manifest = read_manifest(manifest_path)
+    entries = manifest.split(split)
+    if not entries:
+        raise TrainingError(f"The manifest has no {split} videos.")
+    run = score_entries(
+        model,
+        manifest,
+        entries,
+        cache,
+        frames=frames,
+        workers=workers,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    return model, manifest, run
+
+
 def calibrate_run(
     checkpoint: str | os.PathLike,
     manifest_path: str | os.PathLike,
@@ -327,20 +357,8 @@ def calibrate_run(
             f"{info.name} is not a deepfake-web checkpoint: calibration is stored in the "
             "checkpoint's metadata, which published-format files do not have."
         )
-    model = load_checkpoint(checkpoint, device)
-    manifest = read_manifest(manifest_path)
-    entries = manifest.split(split)
-    if not entries:
-        raise TrainingError(f"The manifest has no {split} videos.")
-    run = score_entries(
-        model,
-        manifest,
-        entries,
-        cache,
-        frames=frames,
-        workers=workers,
-        batch_size=batch_size,
-        progress=progress,
+    _, manifest, run = _score_split(
+        checkpoint, manifest_path, split, cache, frames, workers, device, batch_size, progress
     )
     y, p = labels_and_scores(run.scores)
     if len(set(y.tolist())) < 2:
@@ -394,21 +412,8 @@ def evaluate_run(
     progress: Progress | None = None,
 ) -> dict:
     """Evaluate any checkpoint on ``split``; write the report; optionally record the metrics."""
-    model = load_checkpoint(checkpoint, device)
-    manifest = read_manifest(manifest_path)
-    split_arg = None if split == "all" else split
-    entries = manifest.split(split_arg)
-    if not entries:
-        raise TrainingError(f"The manifest has no {split} videos.")
-    run = score_entries(
-        model,
-        manifest,
-        entries,
-        cache,
-        frames=frames,
-        workers=workers,
-        batch_size=batch_size,
-        progress=progress,
+    model, manifest, run = _score_split(
+        checkpoint, manifest_path, split, cache, frames, workers, device, batch_size, progress
     )
     threshold, margin = model.info.threshold, model.info.uncertain_margin
     summary = summarise(run.scores, threshold, margin)
@@ -427,8 +432,8 @@ def evaluate_run(
         "frames": run.frames,
         "preprocessing": f"{prep.image_size}px {prep.channel_order}, margin {prep.crop_margin:g}",
         "decision_method": (meta.get("decision") or {}).get("method", "published default 0.5"),
-        "data": f"{describe_split(manifest, split_arg)}",
-        "data_short": _short(manifest, split_arg),
+        "data": f"{describe_split(manifest, split)}",
+        "data_short": _short(manifest, split),
         "faces": str(run.faces.folder),
         "features": str(run.features.folder),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
