@@ -10,7 +10,6 @@ import click
 
 from .cli_options import (
     SPLIT_CHOICES,
-    Bars,
     backbone_options,
     cache_dir,
     cache_option,
@@ -20,6 +19,7 @@ from .cli_options import (
     echo_list,
     fail,
     manifest_entries,
+    progress_bars,
 )
 
 
@@ -246,14 +246,12 @@ def faces_command(
     Uses the engine's own sampling, face search, tracking and cropping. A run that is
     stopped continues where it stopped; videos that fail or have no face are listed.
     """
-    from .errors import TrainingError
     from .facecache import FaceCache, extract_missing
 
     man, entries = manifest_entries(manifest, split)
     crops = crop_settings(cache_frames, margin, image_size, detector, detect_max_side)
     fc = FaceCache(cache_dir(cache), crops.face_settings())
-    bars = Bars()
-    try:
+    with progress_bars() as bars:
         summary = extract_missing(
             fc,
             [man.resolve(e) for e in entries],
@@ -261,10 +259,6 @@ def faces_command(
             retry_failed=retry_failed,
             progress=lambda d, t, name: bars("faces", d, t),
         )
-    except TrainingError as exc:
-        raise fail(exc) from exc
-    finally:
-        bars.close()
     report = fc.folder / "last_run.json"
     report.write_text(json.dumps(summary.to_dict(), indent=1) + "\n")
     click.echo(f"Faces of {summary.total} videos in {fc.folder}")
@@ -311,7 +305,6 @@ def features_command(
 ) -> None:
     """Compute and cache the backbone features of the cached faces (resumable)."""
     from .backbone import load_backbone
-    from .errors import TrainingError
     from .facecache import FaceCache, require_faces
     from .features import FeatureCache, compute_missing
 
@@ -321,8 +314,7 @@ def features_command(
     )
     root = cache_dir(cache)
     fc = FaceCache(root, crops.face_settings())
-    bars = Bars()
-    try:
+    with progress_bars() as bars:
         require_faces(fc)
         backbone = load_backbone(backbone_weights, backbone_seed)
         feats = FeatureCache(root, fc, backbone.sha256, crops.preprocessing())
@@ -334,10 +326,6 @@ def features_command(
             batch_size=batch_size,
             progress=lambda d, t: bars("features", d, t),
         )
-    except TrainingError as exc:
-        raise fail(exc) from exc
-    finally:
-        bars.close()
     rate = summary.seconds / summary.frames * 1000 if summary.frames else 0
     click.echo(f"Features of {summary.total} videos in {feats.folder}")
     click.echo(f"  backbone {backbone.description} (weights sha256 {backbone.sha256[:16]}...)")

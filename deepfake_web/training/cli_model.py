@@ -9,7 +9,6 @@ import click
 
 from .cli_options import (
     SPLIT_CHOICES,
-    Bars,
     backbone_options,
     cache_dir,
     cache_option,
@@ -17,6 +16,7 @@ from .cli_options import (
     crop_options,
     crop_settings,
     fail,
+    progress_bars,
     scoring_options,
 )
 
@@ -290,14 +290,11 @@ def calibrate_command(
     They are written into the checkpoint's metadata, so the app's REAL / FAKE / UNCERTAIN
     verdicts follow them; a reliability diagram and the scores are saved as PNGs.
     """
-    from deepfake_web.detection.errors import DetectionError
 
-    from .errors import TrainingError
     from .runs import calibrate_run, default_reports_dir
 
     folder = out or default_reports_dir() / "calibrate" / f"{Path(checkpoint).stem}-{split}"
-    bars = Bars()
-    try:
+    with progress_bars(ValueError) as bars:
         res = calibrate_run(
             checkpoint,
             manifest,
@@ -315,10 +312,6 @@ def calibrate_command(
             dry_run=dry_run,
             progress=bars,
         )
-    except (TrainingError, DetectionError, ValueError) as exc:
-        raise fail(exc) from exc
-    finally:
-        bars.close()
     dec, cal = res["decision"], res["calibration"]
     th, bd, rel = cal["threshold"], cal["band"], cal["reliability"]
     click.echo(f"Calibrated {res['checkpoint']} on {dec['calibrated_on']}")
@@ -360,14 +353,11 @@ def evaluate_command(
     cache: str | None,
 ) -> None:
     """Evaluate a checkpoint (either format) on the test split: JSON, Markdown and PNG report."""
-    from deepfake_web.detection.errors import DetectionError
 
-    from .errors import TrainingError
     from .runs import default_reports_dir, evaluate_run
 
     folder = out or default_reports_dir() / "evaluate" / f"{Path(checkpoint).stem}-{split}"
-    bars = Bars()
-    try:
+    with progress_bars() as bars:
         res = evaluate_run(
             checkpoint,
             manifest,
@@ -381,10 +371,6 @@ def evaluate_command(
             record=record,
             progress=bars,
         )
-    except (TrainingError, DetectionError) as exc:
-        raise fail(exc) from exc
-    finally:
-        bars.close()
     s, info = res["summary"], res["info"]
     tm = s["threshold_metrics"]
 

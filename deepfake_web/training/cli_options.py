@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,22 @@ class Bars:
     def close(self) -> None:
         for bar in self.bars.values():
             bar.close()
+
+
+@contextmanager
+def progress_bars(*also: type[Exception]) -> Iterator[Bars]:
+    """Progress bars for one step; its pipeline errors (and ``also``) become click errors."""
+    from deepfake_web.detection.errors import DetectionError
+
+    from .errors import TrainingError
+
+    bars = Bars()
+    try:
+        yield bars
+    except (TrainingError, DetectionError, *also) as exc:
+        raise fail(exc) from exc
+    finally:
+        bars.close()
 
 
 def fail(exc: Exception) -> click.ClickException:
