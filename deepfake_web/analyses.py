@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 
 from . import tasks
 from .database import immediate
-from .detection.checkpoints import PUBLISHED
+from .detection.checkpoint_info import PUBLISHED
 from .detection.errors import NoCheckpointError
-from .detection.registry import INSTALL_HINT, Choice, ModelRegistry
+from .detection.models_folder import INSTALL_HINT, CheckpointChoice, ModelsFolder
 from .extensions import db
 from .models import ACTIVE, VERDICTS, Analysis, new_id
 from .uploads import ReceivedFile, UploadError
@@ -27,9 +27,9 @@ log = logging.getLogger(__name__)
 MODES = ("standard", "reference")
 
 
-def registry() -> ModelRegistry:
+def registry() -> ModelsFolder:
     """The checkpoints folder of this app (read on every call: files come and go)."""
-    return ModelRegistry(current_app.config["MODELS_DIR"])
+    return ModelsFolder(current_app.config["MODELS_DIR"])
 
 
 def upload_path(analysis: Analysis) -> Path:
@@ -62,7 +62,7 @@ def parse_frames(raw: str | int | None) -> int:
     return n
 
 
-def choose_checkpoint(frames: int, mode: str) -> Choice:
+def choose_checkpoint(frames: int, mode: str) -> CheckpointChoice:
     """The checkpoint an analysis of ``frames`` frames would use, or an UploadError."""
     if mode not in MODES:
         raise UploadError(400, f"Unknown mode {mode!r}; use standard or reference.")
@@ -90,7 +90,9 @@ def _check_capacity() -> None:
         )
 
 
-def _new_row(source: ReceivedFile | Analysis, frames: int, mode: str, choice: Choice) -> Analysis:
+def _new_row(
+    source: ReceivedFile | Analysis, frames: int, mode: str, choice: CheckpointChoice
+) -> Analysis:
     analysis_id = new_id()
     if isinstance(source, Analysis):
         facts = {

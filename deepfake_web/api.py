@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_wtf.csrf import generate_csrf
 
 from . import analyses
-from .detection.checkpoints import file_sha256
+from .detection.checkpoint_info import file_sha256
 from .extensions import csrf
 from .models import Analysis, iso
 from .uploads import receive

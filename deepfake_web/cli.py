@@ -174,11 +174,11 @@ def models() -> None:
 @click.option("--no-sha256", is_flag=True, help="Skip hashing (faster for many large files).")
 def models_list(models_dir: str | None, as_json: bool, no_sha256: bool) -> None:
     """List the checkpoints in the models folder: length, accuracy, format, size, sha256."""
-    from .detection.checkpoints import file_sha256
-    from .detection.registry import INSTALL_HINT, ModelRegistry
+    from .detection.checkpoint_info import file_sha256
+    from .detection.models_folder import INSTALL_HINT, ModelsFolder
 
     folder = Path(models_dir or default_models_dir())
-    infos = ModelRegistry(folder).checkpoints()
+    infos = ModelsFolder(folder).checkpoints()
     rows = []
     for info in infos:
         row = info.to_dict()

@@ -11,19 +11,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from deepfake_web.detection.checkpoints import (
+from deepfake_web.detection.checkpoint_info import (
     OWN,
     PUBLISHED,
     inspect_checkpoint,
-    load_checkpoint,
     parse_name,
     read_structure,
-    save_checkpoint,
-    update_metadata,
 )
+from deepfake_web.detection.checkpoints import load_checkpoint, save_checkpoint, update_metadata
 from deepfake_web.detection.errors import CheckpointError, NoCheckpointError
+from deepfake_web.detection.models_folder import ModelsFolder
 from deepfake_web.detection.network import Architecture, PublishedNet, TemporalNet
-from deepfake_web.detection.registry import ModelRegistry
 from tests.media_factory import write_tiny_published
 
 
@@ -133,11 +131,11 @@ def test_module_prefix_is_explained(tmp_path: Path) -> None:
 def test_non_checkpoints_are_listed_as_unusable(tmp_path: Path) -> None:
     (tmp_path / "model_90_acc_20_frames_x_data.pt").write_text("not a checkpoint")
     torch.save({"weights": [1, 2]}, tmp_path / "other.pt")
-    infos = {i.name: i for i in ModelRegistry(tmp_path).checkpoints()}
+    infos = {i.name: i for i in ModelsFolder(tmp_path).checkpoints()}
     assert not infos["model_90_acc_20_frames_x_data.pt"].usable
     assert "neither" in infos["other.pt"].problem
     with pytest.raises(NoCheckpointError, match="No usable checkpoint"):
-        ModelRegistry(tmp_path).choose(20)
+        ModelsFolder(tmp_path).choose(20)
 
 
 def test_header_reader_runs_no_code(tmp_path: Path) -> None:
@@ -232,7 +230,7 @@ def registry_dir(tmp_path: Path) -> Path:
 
 
 def test_registry_picks_the_most_accurate_for_the_length(registry_dir: Path) -> None:
-    reg = ModelRegistry(registry_dir)
+    reg = ModelsFolder(registry_dir)
     choice = reg.choose(20)
     assert choice.info.name == "model_90_acc_20_frames_b_data.pt" and choice.note is None
     # As numbers, 100 beats 97.5 (as strings "97.5" > "100").
@@ -241,19 +239,19 @@ def test_registry_picks_the_most_accurate_for_the_length(registry_dir: Path) -> 
 
 
 def test_registry_uses_the_nearest_length_and_says_so(registry_dir: Path) -> None:
-    choice = ModelRegistry(registry_dir).choose(30)
+    choice = ModelsFolder(registry_dir).choose(30)
     # 20 and 40 are both 10 away: the more accurate one (93 %, 40 frames) wins.
     assert choice.info.name == "model_93_acc_40_frames_f_data.pt"
     assert "No checkpoint for 30 frames" in choice.note and "40 frames" in choice.note
-    assert ModelRegistry(registry_dir).choose(15).info.sequence_length in (10, 20)
+    assert ModelsFolder(registry_dir).choose(15).info.sequence_length in (10, 20)
 
 
 def test_registry_without_a_length_takes_the_best_overall(registry_dir: Path) -> None:
-    assert ModelRegistry(registry_dir).choose(None).info.accuracy == 100.0
+    assert ModelsFolder(registry_dir).choose(None).info.accuracy == 100.0
 
 
 def test_registry_sees_new_files_and_newer_wins_ties(registry_dir: Path) -> None:
-    reg = ModelRegistry(registry_dir)
+    reg = ModelsFolder(registry_dir)
     assert reg.choose(60).info.sequence_length != 60
     later = write_tiny_published(registry_dir / "model_90_acc_20_frames_z_data.pt")
     os.utime(later, (time.time() + 5, time.time() + 5))
@@ -262,7 +260,7 @@ def test_registry_sees_new_files_and_newer_wins_ties(registry_dir: Path) -> None
 
 def test_registry_lists_own_and_published(registry_dir: Path, own_checkpoint: Path) -> None:
     (registry_dir / own_checkpoint.name).symlink_to(own_checkpoint)
-    reg = ModelRegistry(registry_dir)
+    reg = ModelsFolder(registry_dir)
     formats = {i.name: i.format for i in reg.checkpoints()}
     assert formats[own_checkpoint.name] == OWN
     assert reg.choose(10).info.name == "model_84_acc_10_frames_e_data.pt"  # 84 > 75
@@ -270,6 +268,6 @@ def test_registry_lists_own_and_published(registry_dir: Path, own_checkpoint: Pa
 
 
 def test_empty_or_missing_folder(tmp_path: Path) -> None:
-    assert ModelRegistry(tmp_path / "nope").checkpoints() == []
+    assert ModelsFolder(tmp_path / "nope").checkpoints() == []
     with pytest.raises(NoCheckpointError, match="models demo"):
-        ModelRegistry(tmp_path).choose(20)
+        ModelsFolder(tmp_path).choose(20)

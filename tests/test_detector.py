@@ -17,6 +17,7 @@ from deepfake_web.detection import Detector, DetectorConfig
 from deepfake_web.detection.decision import DecisionRule, Verdict
 from deepfake_web.detection.errors import DetectionError, EmptyMediaError, MediaLimitError
 from deepfake_web.detection.media import MediaLimits
+from deepfake_web.detection.stages import Stage
 from tests.media_factory import face_frames, noise_frames, shared, write_tiny_published, write_video
 
 # --- an independent re-statement of the original app's forward pass ---------------------
@@ -252,13 +253,14 @@ def test_bad_inputs_raise_typed_errors_before_loading(
 
 
 def test_progress_reports_stages_in_order(published_checkpoint: Path, noface_video: Path) -> None:
-    seen: list[tuple[str, float]] = []
+    seen: list[tuple[Stage, float]] = []
     Detector.from_checkpoint(published_checkpoint)(
         noface_video, 6, progress=lambda s, f: seen.append((s, f))
     )
     stages = [s for s, _ in seen]
-    assert stages[0] == "loading model" and stages[-1] == "done"
-    assert "finding faces" in stages
+    assert all(isinstance(s, Stage) for s in stages)
+    assert stages[0] is Stage.LOADING_MODEL and stages[-1] is Stage.DONE
+    assert Stage.FINDING_FACES in stages
     fractions = [f for _, f in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
 

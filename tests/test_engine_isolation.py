@@ -26,11 +26,11 @@ def test_engine_import_leaves_flask_and_sqlalchemy_out() -> None:
     assert "flask_sqlalchemy" not in mods
 
 
-def test_media_and_registry_do_not_import_torch() -> None:
+def test_media_and_models_folder_do_not_import_torch() -> None:
     mods = _modules_after(
-        "from deepfake_web.detection import media, registry\n"
-        "from deepfake_web.detection.registry import ModelRegistry\n"
-        "ModelRegistry('.').checkpoints()"
+        "from deepfake_web.detection import media, models_folder\n"
+        "from deepfake_web.detection.models_folder import ModelsFolder\n"
+        "ModelsFolder('.').checkpoints()"
     )
-    assert "deepfake_web.detection.registry" in mods
+    assert "deepfake_web.detection.models_folder" in mods
     assert "torch" not in mods

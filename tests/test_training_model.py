@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from deepfake_web.detection.checkpoints import inspect_checkpoint, load_checkpoint
+from deepfake_web.detection.checkpoint_info import inspect_checkpoint
+from deepfake_web.detection.checkpoints import load_checkpoint
+from deepfake_web.detection.models_folder import ModelsFolder
 from deepfake_web.detection.network import Architecture, TemporalHead, TemporalNet
 from deepfake_web.detection.preprocess import Preprocessing
-from deepfake_web.detection.registry import ModelRegistry
 from deepfake_web.training.backbone import load_backbone, state_sha256
 from deepfake_web.training.errors import TrainingError
 from deepfake_web.training.export import checkpoint_name, free_path, save_trained
@@ -134,7 +135,7 @@ def test_saved_checkpoint_is_listed_and_carries_its_metadata(tmp_path: Path) -> 
     assert info.sequence_length == 6 and info.accuracy == 87.5 and info.warning == "synthetic!"
     assert info.preprocessing.channel_order == "RGB" and info.preprocessing.crop_margin == 0.1
     assert info.threshold == 0.5 and info.metadata["decision"]["method"].startswith("default")
-    assert ModelRegistry(tmp_path).choose(6).info.name == path.name
+    assert ModelsFolder(tmp_path).choose(6).info.name == path.name
     loaded = load_checkpoint(path, "cpu")
     for k, v in net.state_dict().items():
         torch.testing.assert_close(loaded.net.state_dict()[k], v)

@@ -21,8 +21,9 @@ from sklearn.metrics import roc_auc_score
 
 from deepfake_web.cli import cli
 from deepfake_web.detection import Detector
-from deepfake_web.detection.checkpoints import inspect_checkpoint, load_checkpoint
-from deepfake_web.detection.registry import ModelRegistry
+from deepfake_web.detection.checkpoint_info import inspect_checkpoint
+from deepfake_web.detection.checkpoints import load_checkpoint
+from deepfake_web.detection.models_folder import ModelsFolder
 from deepfake_web.training.backbone import load_backbone, state_sha256
 from deepfake_web.training.manifest import read_manifest, write_manifest
 from deepfake_web.training.splits import check_disjoint
@@ -152,7 +153,7 @@ def test_checkpoint_is_self_contained_and_marked_synthetic(pipeline: Pipeline) -
 
 
 def test_registry_and_models_list_show_the_trained_checkpoint(pipeline: Pipeline) -> None:
-    registry = ModelRegistry(pipeline.models)
+    registry = ModelsFolder(pipeline.models)
     assert [i.name for i in registry.usable()] == [pipeline.checkpoint.name]
     assert registry.choose(FRAMES).note is None
     listing = run("models", "list", "--models-dir", str(pipeline.models), "--no-sha256")

@@ -1,8 +1,9 @@
 """The detection engine: video reading, faces, network, checkpoints and the detector.
 
-It imports neither Flask nor SQLAlchemy, and torch only when a model is built or loaded,
-so the web process can use :mod:`.media` and :mod:`.registry` without torch. Public names
-are loaded lazily::
+It imports no other room of the project (no Flask, SQLAlchemy, queue or click). Modules that
+need torch are :mod:`.checkpoints`, :mod:`.network`, :mod:`.tensors`, :mod:`.detector` and
+:mod:`.demo`; the others (media, faces, checkpoint_info, models_folder, config, modes,
+stages, decision) do not, so the web process can use them. Public names are loaded lazily::
 
     from deepfake_web.detection import Detector
 """
@@ -14,11 +15,13 @@ from typing import Any
 
 _EXPORTS = {
     "Detector": ".detector",
-    "DetectorConfig": ".detector",
+    "DetectorConfig": ".config",
     "AnalysisResult": ".result",
     "FaceConfig": ".faces",
     "MediaLimits": ".media",
-    "ModelRegistry": ".registry",
+    "ModelsFolder": ".models_folder",
+    "Mode": ".modes",
+    "Stage": ".stages",
     "Verdict": ".decision",
     "DetectionError": ".errors",
     "MediaError": ".errors",

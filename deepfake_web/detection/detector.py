@@ -17,48 +17,27 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Literal
 
 import cv2
 import numpy as np
 
-from .checkpoints import PUBLISHED, LoadedModel, load_cached
+from .checkpoint_info import PUBLISHED, inspect_checkpoint
+from .checkpoints import LoadedModel, load_cached
+from .config import DEFAULT_SEQUENCE_LENGTH, DetectorConfig
 from .decision import DecisionRule, Verdict
 from .errors import CheckpointError, DetectionError
 from .extract import FaceFrame, extract_faces
-from .faces import FaceConfig, prepare_detectors
-from .media import MediaLimits, check_limits, probe
-from .preprocess import to_tensor
-from .registry import Choice, ModelRegistry
+from .faces import prepare_detectors
+from .media import check_limits, probe
+from .models_folder import CheckpointChoice, ModelsFolder
+from .modes import Mode
 from .result import AnalysisResult, CheckpointUsed, FrameScore, Preview, Timings, library_versions
+from .stages import ProgressCallback, Stage
+from .tensors import to_tensor
 
 log = logging.getLogger(__name__)
-
-Mode = Literal["standard", "reference"]
-Precision = Literal["fp32", "bf16"]
-ProgressCallback = Callable[[str, float], None]
-"""Called as ``progress(stage, fraction)``; stages: loading model, reading video, finding
-faces, running model, done; ``fraction`` is the whole analysis's progress in [0, 1]."""
-
-DEFAULT_SEQUENCE_LENGTH = 60
-
-
-@dataclass(frozen=True)
-class DetectorConfig:
-    """Settings of a :class:`Detector` that do not come from the checkpoint."""
-
-    device: str = "auto"
-    precision: Precision = "fp32"
-    batch_size: int = 32
-    face_workers: int = 2
-    faces: FaceConfig = field(default_factory=FaceConfig)
-    limits: MediaLimits = field(default_factory=MediaLimits)
-    preview_max_side: int = 320
-    jpeg_quality: int = 85
-    max_cached_models: int = 3
 
 
 class Detector:
@@ -66,44 +45,49 @@ class Detector:
 
     def __init__(
         self,
-        registry: ModelRegistry | None = None,
+        models: ModelsFolder | None = None,
         checkpoint: str | os.PathLike | None = None,
         config: DetectorConfig | None = None,
     ) -> None:
-        """Use a fixed ``checkpoint`` file, or choose per request from ``registry``."""
-        if (registry is None) == (checkpoint is None):
-            raise ValueError("give exactly one of registry or checkpoint")
-        self.registry = registry
+        """Use a fixed ``checkpoint`` file, or choose per request from the ``models`` folder."""
+        if (models is None) == (checkpoint is None):
+            raise ValueError("give exactly one of models or checkpoint")
+        self.models = models
         self.checkpoint = Path(checkpoint) if checkpoint is not None else None
         self.config = config or DetectorConfig()
 
     @classmethod
     def from_checkpoint(
-        cls, path: str | os.PathLike, device: str = "auto", config: DetectorConfig | None = None
+        cls,
+        path: str | os.PathLike,
+        config: DetectorConfig | None = None,
+        device: str | None = None,
     ) -> Detector:
-        """A detector that always uses the checkpoint at ``path`` (loaded on first call)."""
-        cfg = replace(config or DetectorConfig(), device=device)
+        """A detector that always uses the checkpoint at ``path`` (loaded on first call).
+
+        ``device``, when given, overrides ``config.device``.
+        """
         if not Path(path).is_file():
             raise CheckpointError(f"Checkpoint not found: {path}")
-        return cls(checkpoint=path, config=cfg)
+        return cls(checkpoint=path, config=_with_device(config, device))
 
     @classmethod
     def from_models_dir(
         cls,
         models_dir: str | os.PathLike,
-        device: str = "auto",
         config: DetectorConfig | None = None,
+        device: str | None = None,
     ) -> Detector:
-        """A detector that picks the best checkpoint of ``models_dir`` for each request."""
-        cfg = replace(config or DetectorConfig(), device=device)
-        return cls(registry=ModelRegistry(models_dir), config=cfg)
+        """A detector that picks the best checkpoint of ``models_dir`` for each request.
 
-    def choose(self, sequence_length: int | None) -> Choice:
+        ``device``, when given, overrides ``config.device``.
+        """
+        return cls(models=ModelsFolder(models_dir), config=_with_device(config, device))
+
+    def choose(self, sequence_length: int | None) -> CheckpointChoice:
         """Which checkpoint a request for ``sequence_length`` frames would use."""
-        if self.registry is not None:
-            return self.registry.choose(sequence_length)
-        from .checkpoints import inspect_checkpoint
-
+        if self.models is not None:
+            return self.models.choose(sequence_length)
         info = inspect_checkpoint(self.checkpoint)
         if not info.usable and info.format is None:
             raise CheckpointError(f"{info.name}: {info.problem}")
@@ -113,7 +97,7 @@ class Detector:
                 f"{info.name} was made for {info.sequence_length} frames; "
                 f"{sequence_length} were analysed as requested."
             )
-        return Choice(info, sequence_length, note)
+        return CheckpointChoice(info, sequence_length, note)
 
     def warm_up(self, sequence_length: int | None = None) -> LoadedModel:
         """Load the model for ``sequence_length`` and the face detectors ahead of the first call."""
@@ -126,7 +110,7 @@ class Detector:
         self,
         path: str | os.PathLike,
         sequence_length: int | None = None,
-        mode: Mode = "standard",
+        mode: Mode | str = Mode.STANDARD,
         progress: ProgressCallback | None = None,
     ) -> AnalysisResult:
         """Analyse one file and return its :class:`AnalysisResult`.
@@ -139,45 +123,44 @@ class Detector:
         """
         report = progress or (lambda stage, fraction: None)
         t_start = time.perf_counter()
-        if mode not in ("standard", "reference"):
-            raise ValueError(f"unknown mode {mode!r}")
+        mode = Mode(mode)  # ValueError for an unknown mode
         info = probe(path)  # bad or over-limit media fail here, before any model is loaded
         check_limits(info, self.config.limits)
-        report("loading model", 0.0)
+        report(Stage.LOADING_MODEL, 0.0)
         choice = self.choose(sequence_length)
         model = load_cached(choice.info.path, self.config.device, self.config.max_cached_models)
         prepare_detectors(self.config.faces.model, self.config.face_workers)  # ~0.5 s each, once
         n = sequence_length or choice.info.sequence_length or DEFAULT_SEQUENCE_LENGTH
         timings = Timings(load_s=time.perf_counter() - t_start)
-        if mode == "reference" and model.info.format != PUBLISHED:
+        if mode is Mode.REFERENCE and model.info.format != PUBLISHED:
             raise DetectionError(
                 "Reference mode reproduces the original ResNeXt-LSTM app and needs a "
                 f"published-format checkpoint; {model.info.name} is a {model.info.format} one."
             )
 
-        report("reading video", 0.02)
+        report(Stage.READING_VIDEO, 0.02)
         track = extract_faces(
             path,
             n,
             image_size=model.preprocessing.image_size,
             faces=replace(self.config.faces, margin=model.preprocessing.crop_margin),
-            method=mode,
+            mode=mode,
             limits=self.config.limits,
             info=info,
             workers=self.config.face_workers,
             preview_max_side=self.config.preview_max_side,
-            progress=lambda fraction: report("finding faces", 0.05 + 0.75 * fraction),
+            progress=lambda fraction: report(Stage.FINDING_FACES, 0.05 + 0.75 * fraction),
         )
         timings.decode_s, timings.faces_s = track.decode_s, track.faces_s
         notes = [n for n in (choice.note, track.note, *track.notes) if n]
-        if self.config.precision == "bf16" and mode == "standard":
+        if self.config.precision == "bf16" and mode is Mode.STANDARD:
             notes.append("Computed in bfloat16 (standard mode option); reference mode is fp32.")
         # Reference mode scores every frame (the whole frame when it has no face).
-        scored = track.frames if mode == "reference" else track.with_face
+        scored = track.frames if mode is Mode.REFERENCE else track.with_face
         frame_p: dict[int, float] = {}
         p_fake = None
         if scored:
-            report("running model", 0.8)
+            report(Stage.RUNNING_MODEL, 0.8)
             t0 = time.perf_counter()
             inputs = [f.face if f.face is not None else f.crops[0] for f in scored]
             frame_probs, p_fake = self._score(model, inputs, mode)
@@ -192,10 +175,10 @@ class Detector:
             verdict, confidence = Verdict.NO_FACE, None
             reason = f"No face was found in any of the {len(frames)} analysed frames" + (
                 "; reference mode scored the whole frames, as the original app did."
-                if mode == "reference"
+                if mode is Mode.REFERENCE
                 else "; nothing was scored."
             )
-            if mode != "reference":
+            if mode is not Mode.REFERENCE:
                 p_fake = None
         else:
             verdict, confidence = rule.decide(p_fake)
@@ -233,7 +216,7 @@ class Detector:
                 threshold=rule.threshold,
                 uncertain_margin=rule.uncertain_margin,
             ),
-            mode=mode,
+            mode=str(mode),
             media=track.info.to_dict(),
             timings=timings,
             reason=reason,
@@ -242,7 +225,7 @@ class Detector:
             previews=self._previews(frames),
         )
         timings.total_s = time.perf_counter() - t_start
-        report("done", 1.0)
+        report(Stage.DONE, 1.0)
         return result
 
     # -- stages ------------------------------------------------------------------------
@@ -252,7 +235,7 @@ class Detector:
         import torch
 
         fake = 0  # both formats put FAKE at index 0 (checked when saving own checkpoints)
-        standard = mode == "standard"
+        standard = mode is Mode.STANDARD
         bf16 = self.config.precision == "bf16" and standard
         # Standard mode feeds channels-last tensors (faster convolutions on CPU, same maths up
         # to float rounding); reference mode keeps the original contiguous layout and fp32.
@@ -265,7 +248,7 @@ class Detector:
                 with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=bf16):
                     feats.append(model.net.embed(x).float())
             features = torch.cat(feats)
-            pooling = "last" if mode == "reference" else None
+            pooling = "last" if mode is Mode.REFERENCE else None
             frame_logits, video_logits = model.net.score(features, pooling)
             frame_p = torch.softmax(frame_logits, dim=1)[:, fake].cpu().tolist()
             video_p = float(torch.softmax(video_logits, dim=0)[fake])
@@ -290,3 +273,9 @@ class Detector:
                 face_jpeg = cv2.imencode(".jpg", f.face, params)[1].tobytes()
             out.append(Preview(f.index, round(f.time_s, 4), frame_jpeg, face_jpeg))
         return out
+
+
+def _with_device(config: DetectorConfig | None, device: str | None) -> DetectorConfig:
+    """``config`` (or the defaults) with ``device`` when one is given."""
+    config = config or DetectorConfig()
+    return config if device is None else replace(config, device=device)

@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Literal
 
 import cv2
 import numpy as np
@@ -28,9 +27,8 @@ from .faces import (
     prepare_detectors,
 )
 from .media import Frame, MediaInfo, MediaLimits, decode_frames, read_frames
+from .modes import Mode
 from .preprocess import resize_face
-
-Method = Literal["standard", "reference"]
 
 
 @dataclass
@@ -91,7 +89,7 @@ def extract_faces(
     *,
     image_size: int = 112,
     faces: FaceConfig | None = None,
-    method: Method = "standard",
+    mode: Mode | str = Mode.STANDARD,
     limits: MediaLimits | None = None,
     info: MediaInfo | None = None,
     workers: int = 2,
@@ -100,9 +98,9 @@ def extract_faces(
 ) -> FaceTrack:
     """Sample ``n`` frames of a video (or the image) and extract the followed face of each.
 
-    ``method="standard"`` spreads the frames over the clip, searches every face (on a
+    ``mode="standard"`` spreads the frames over the clip, searches every face (on a
     downscaled copy, then near the neighbours' face for frames still without one), follows
-    one person, and crops with ``faces.margin``. ``method="reference"`` is the original
+    one person, and crops with ``faces.margin``. ``mode="reference"`` is the original
     ResNeXt-LSTM app: the first ``n`` frames, face_recognition's defaults on the full BGR
     frame, the first face, a tight crop, the whole frame when there is none.
 
@@ -111,6 +109,7 @@ def extract_faces(
     the fraction of frames done, from the calling thread.
     """
     faces = faces or FaceConfig()
+    mode = Mode(mode)
     workers = max(1, workers)
     prepare_detectors(faces.model, workers)
     detector = FaceDetector(faces)
@@ -122,7 +121,7 @@ def extract_faces(
     def analyse(frame: Frame) -> FaceFrame:
         t0 = time.perf_counter()
         try:
-            if method == "reference":
+            if mode is Mode.REFERENCE:
                 boxes = [Box(*loc) for loc in face_locations(frame.image)]  # HOG, upsample 1
                 b = boxes[0] if boxes else None
                 face = frame.image[b.top : b.bottom, b.left : b.right] if b else frame.image
@@ -153,7 +152,7 @@ def extract_faces(
         sample = read_frames(
             path,
             n,
-            "first" if method == "reference" else "even",
+            "first" if mode is Mode.REFERENCE else "even",
             limits,
             info,
             process=submit,
@@ -170,7 +169,7 @@ def extract_faces(
         decode_s=max(0.0, wall - spent[0] / workers),
         faces_s=spent[0],
     )
-    if method == "reference":
+    if mode is Mode.REFERENCE:
         for f in frames:
             f.chosen = 0 if f.boxes else None
         return track

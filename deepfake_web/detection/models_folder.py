@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checkpoints import CHECKPOINT_SUFFIXES, CheckpointInfo, inspect_checkpoint
+from .checkpoint_info import CHECKPOINT_SUFFIXES, CheckpointInfo, inspect_checkpoint
 from .errors import NoCheckpointError
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ INSTALL_HINT = (
 
 
 @dataclass(frozen=True)
-class Choice:
+class CheckpointChoice:
     """The checkpoint picked for a request, with a note when it is not an exact match."""
 
     info: CheckpointInfo
@@ -28,7 +28,7 @@ class Choice:
     note: str | None
 
 
-class ModelRegistry:
+class ModelsFolder:
     """Lists the checkpoints in a folder and chooses the best one for a sequence length.
 
     Reading the folder needs no torch and no weights (headers only, cached per file), so the
@@ -71,7 +71,7 @@ class ModelRegistry:
         """The usable checkpoint with this file name, if any."""
         return next((i for i in self.usable() if i.name == name), None)
 
-    def choose(self, sequence_length: int | None = None) -> Choice:
+    def choose(self, sequence_length: int | None = None) -> CheckpointChoice:
         """Pick the most accurate checkpoint for ``sequence_length`` (the nearest length if none).
 
         Accuracies are compared as numbers (100 beats 97.5); among equals the newer file wins.
@@ -88,10 +88,10 @@ class ModelRegistry:
             return (i.accuracy if i.accuracy is not None else -1.0, i.mtime, i.name)
 
         if sequence_length is None:
-            return Choice(max(usable, key=rank), None, None)
+            return CheckpointChoice(max(usable, key=rank), None, None)
         exact = [i for i in usable if i.sequence_length == sequence_length]
         if exact:
-            return Choice(max(exact, key=rank), sequence_length, None)
+            return CheckpointChoice(max(exact, key=rank), sequence_length, None)
         distance = min(abs(i.sequence_length - sequence_length) for i in usable)
         nearest = [i for i in usable if abs(i.sequence_length - sequence_length) == distance]
         best = max(nearest, key=lambda i: (rank(i), i.sequence_length))
@@ -99,4 +99,4 @@ class ModelRegistry:
             f"No checkpoint for {sequence_length} frames is installed; used the nearest, "
             f"{best.name} ({best.sequence_length} frames)."
         )
-        return Choice(best, sequence_length, note)
+        return CheckpointChoice(best, sequence_length, note)

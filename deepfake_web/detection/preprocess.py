@@ -1,12 +1,11 @@
-"""Face-crop preprocessing shared by inference and training: resize, channel order, normalise.
+"""Face-crop preprocessing shared by inference and training: size, channel order, normalisation.
 
-Crops come in as ``uint8`` arrays ``(h, w, 3)`` in BGR order and leave as a float tensor
-``(N, 3, S, S)`` in the checkpoint's channel order, normalised with its mean and std.
+Crops are ``uint8`` arrays ``(h, w, 3)`` in BGR order, resized here; :mod:`.tensors` turns
+them into the network's float tensor (this module needs no torch).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -53,16 +52,3 @@ class Preprocessing:
 def resize_face(face_bgr: np.ndarray, size: int) -> np.ndarray:
     """Resize a crop to ``size``×``size`` with PIL bilinear, as torchvision's Resize on PIL."""
     return np.asarray(Image.fromarray(face_bgr).resize((size, size), Image.BILINEAR))
-
-
-def to_tensor(faces: Sequence[np.ndarray], prep: Preprocessing):
-    """Stack resized ``(S, S, 3)`` BGR crops into a normalised ``(N, 3, S, S)`` float tensor."""
-    import torch
-
-    batch = np.stack([np.asarray(f) for f in faces])
-    if prep.channel_order == "RGB":
-        batch = batch[..., ::-1]
-    x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float().div_(255.0)
-    mean = torch.tensor(prep.mean, dtype=x.dtype).view(1, 3, 1, 1)
-    std = torch.tensor(prep.std, dtype=x.dtype).view(1, 3, 1, 1)
-    return x.sub_(mean).div_(std)

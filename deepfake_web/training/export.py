@@ -9,7 +9,8 @@ import platform
 from datetime import UTC, datetime
 from pathlib import Path
 
-from deepfake_web.detection.checkpoints import NAME_RE, save_checkpoint
+from deepfake_web.detection.checkpoint_info import NAME_RE
+from deepfake_web.detection.checkpoints import save_checkpoint
 from deepfake_web.detection.preprocess import Preprocessing
 
 from .errors import TrainingError

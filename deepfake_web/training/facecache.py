@@ -204,7 +204,7 @@ def extract_entry(video: str, settings: dict, out: str, failed: str) -> dict:
             s.frames,
             image_size=s.image_size,
             faces=s.faces,
-            method="standard",
+            mode="standard",
             workers=1,
             preview_max_side=None,
         )

@@ -104,7 +104,7 @@ def embed_batches(backbone, crops: Sequence[np.ndarray], prep: Preprocessing, de
     """Embed BGR crops with the backbone in eval mode; return a float32 ``(N, 2048)`` array."""
     import torch
 
-    from deepfake_web.detection.preprocess import to_tensor
+    from deepfake_web.detection.tensors import to_tensor
 
     out = []
     with torch.inference_mode():

@@ -16,13 +16,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from deepfake_web.detection.checkpoints import (
-    OWN,
-    file_sha256,
-    inspect_checkpoint,
-    load_checkpoint,
-    update_metadata,
-)
+from deepfake_web.detection.checkpoint_info import OWN, file_sha256, inspect_checkpoint
+from deepfake_web.detection.checkpoints import load_checkpoint, update_metadata
 from deepfake_web.detection.faces import FaceConfig
 from deepfake_web.detection.preprocess import Preprocessing
 from deepfake_web.settings import PROJECT_ROOT

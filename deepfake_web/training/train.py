@@ -200,7 +200,7 @@ class _Batcher:
 
         if self.embed is None:
             return torch.from_numpy(video.features[rows]).to(self.device)
-        from deepfake_web.detection.preprocess import to_tensor
+        from deepfake_web.detection.tensors import to_tensor
 
         crops = self.faces.load(video.vid).faces[rows]
         if flip:
