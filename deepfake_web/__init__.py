@@ -1,7 +1,9 @@
 """deepfake-web: deepfake video detection for research labs.
 
-The engine lives in :mod:`deepfake_web.detection` (no Flask); the web application is built
-by :func:`create_app` (imported lazily so that the engine never pulls Flask in).
+Five rooms, each a sub-package: ``detection`` (the engine, usable from Python on its own),
+``training`` (making checkpoints), ``web`` (the Flask app), ``jobs`` (the queue and the
+analysis worker) and ``cli`` (every command). :func:`create_app` is imported lazily, so that
+importing the engine never pulls Flask in.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ __version__ = "0.1.0"
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Any:
-    """Create and configure the Flask application (see :mod:`deepfake_web.app`)."""
-    from .app import create_app as _create_app
+    """Create and configure the Flask application (see :mod:`deepfake_web.web.app`)."""
+    from .web.app import create_app as _create_app
 
     return _create_app(test_config)

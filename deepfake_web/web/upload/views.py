@@ -6,28 +6,29 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from sqlalchemy import select
 from wtforms.fields import SelectChoice
 
-from . import analyses
-from .extensions import db
+from deepfake_web.detection.config import DEFAULT_SEQUENCE_LENGTH
+
+from .. import analyses
+from ..errors import RequestRefusedError
+from ..extensions import db
+from ..models import Analysis
 from .forms import UploadForm
-from .models import Analysis
-from .uploads import UploadError, receive
+from .validation import choose_checkpoint, models_folder, parse_mode, parse_sequence_length, receive
 
 bp = Blueprint("upload", __name__)
-
-PREFERRED_LENGTH = 60
 
 
 def _form() -> UploadForm:
     form = UploadForm()
-    lengths = analyses.registry().lengths()
+    lengths = models_folder().lengths()
     form.sequence_length.choices = [SelectChoice(n, f"{n} frames") for n in lengths]
     if lengths and form.sequence_length.data is None:
-        form.sequence_length.data = min(lengths, key=lambda n: abs(n - PREFERRED_LENGTH))
+        form.sequence_length.data = min(lengths, key=lambda n: abs(n - DEFAULT_SEQUENCE_LENGTH))
     return form
 
 
 def _page(form: UploadForm, error: str | None = None, status: int = 200):
-    checkpoints = analyses.registry().checkpoints()
+    checkpoints = models_folder().checkpoints()
     recent = db.session.scalars(
         select(Analysis).order_by(Analysis.created_at.desc()).limit(5)
     ).all()
@@ -58,11 +59,12 @@ def submit():
         errors = "; ".join(e for field in form.errors.values() for e in field)
         return _page(form, errors or "The form is incomplete.", 400)
     try:
-        frames = analyses.parse_frames(form.sequence_length.data)
-        analyses.choose_checkpoint(frames, form.mode.data)  # refuse early (no model, mode)
+        sequence_length = parse_sequence_length(form.sequence_length.data)
+        mode = parse_mode(form.mode.data)
+        choose_checkpoint(sequence_length, mode)  # refuse early (no model, mode)
         received = receive(request.files.get("file"))
-        analysis, created = analyses.create(received, frames, form.mode.data, form.force.data)
-    except UploadError as exc:
+        analysis, created = analyses.create(received, sequence_length, mode, form.force.data)
+    except RequestRefusedError as exc:
         return _page(form, exc.message, exc.status)
     target = url_for("results.detail", analysis_id=analysis.id, existing=None if created else 1)
     return redirect(target, code=303)

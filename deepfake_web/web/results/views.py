@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import (
     Blueprint,
     abort,
@@ -15,14 +13,14 @@ from flask import (
     url_for,
 )
 
-from . import analyses
+from .. import analyses
+from ..errors import RequestRefusedError
+from ..forms import ConfirmForm
+from ..models import Status
+from ..storage import PREVIEW_NAME, preview_dir
 from .chart import build_chart
-from .forms import ConfirmForm
-from .uploads import UploadError
 
 bp = Blueprint("results", __name__, url_prefix="/analyses")
-
-PREVIEW_NAME = re.compile(r"^(frame|face)_\d{4}\.jpg$")
 
 
 @bp.get("/<analysis_id>")
@@ -30,7 +28,7 @@ def detail(analysis_id: str):
     """Progress while it runs; verdict, chart, previews and facts when done."""
     analysis = analyses.get_or_404(analysis_id)
     chart = None
-    if analysis.status == "done" and analysis.frame_scores:
+    if analysis.status == Status.DONE and analysis.frame_scores:
         result = analysis.result or {}
         ck = result.get("checkpoint", {})
         chart = build_chart(
@@ -55,7 +53,7 @@ def preview(analysis_id: str, name: str):
     analysis = analyses.get_or_404(analysis_id)
     if not PREVIEW_NAME.match(name):
         abort(404)
-    response = send_from_directory(analyses.preview_dir(analysis.id), name, max_age=86400)
+    response = send_from_directory(preview_dir(analysis.id), name, max_age=86400)
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response
 
@@ -68,7 +66,7 @@ def rerun(analysis_id: str):
         abort(400)
     try:
         analysis = analyses.rerun(original)
-    except UploadError as exc:
+    except RequestRefusedError as exc:
         flash(exc.message, "error")
         return redirect(url_for("results.detail", analysis_id=original.id), code=303)
     return redirect(url_for("results.detail", analysis_id=analysis.id), code=303)

@@ -8,15 +8,25 @@ the server is configured with an API token.
 from __future__ import annotations
 
 import hmac
+from functools import partial
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_wtf.csrf import generate_csrf
 
-from . import analyses
-from .detection.checkpoint_info import file_sha256
-from .extensions import csrf
-from .models import Analysis, iso
-from .uploads import receive
+from deepfake_web.detection.checkpoint_info import file_sha256
+
+from .. import analyses
+from ..extensions import csrf
+from ..history.search import Filters, search
+from ..models import Analysis, Status, iso
+from ..storage import preview_name
+from ..upload.validation import (
+    choose_checkpoint,
+    models_folder,
+    parse_mode,
+    parse_sequence_length,
+    receive,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)  # checked below, so that token-authenticated scripts can skip it
@@ -56,14 +66,13 @@ def _detail(a: Analysis) -> dict:
     }
     out["started_at"], out["attempts"] = iso(a.started_at), a.attempts
     out["checkpoint_warning"] = a.checkpoint_warning
-    if a.status == "done" and a.result:
+    if a.status == Status.DONE and a.result:
+        preview = partial(url_for, "results.preview", analysis_id=a.id)
         out.update({k: v for k, v in a.result.items() if k not in ("file", "media")})
         out["previews"] = [
             {
-                "frame": url_for("results.preview", analysis_id=a.id, name=f"frame_{k:04d}.jpg"),
-                "face": url_for("results.preview", analysis_id=a.id, name=f"face_{k:04d}.jpg")
-                if score.get("box")
-                else None,
+                "frame": preview(name=preview_name("frame", k)),
+                "face": preview(name=preview_name("face", k)) if score.get("box") else None,
             }
             for k, score in enumerate(a.frame_scores or [], start=1)
         ]
@@ -81,23 +90,24 @@ def models():
     """Installed checkpoints (add ``?sha256=1`` to hash them: slow for large files)."""
     with_sha = request.args.get("sha256") == "1"
     rows = []
-    for info in analyses.registry().checkpoints():
+    folder = models_folder()
+    for info in folder.checkpoints():
         row = info.to_dict()
         row.pop("path")
         row["sha256"] = file_sha256(info.path) if with_sha else None
         rows.append(row)
-    return jsonify(models=rows, lengths=analyses.registry().lengths())
+    return jsonify(models=rows, lengths=folder.lengths())
 
 
 @bp.post("/analyses")
 def create():
     """Upload ``file`` with ``sequence_length`` (and optional ``mode``, ``force``)."""
-    frames = analyses.parse_frames(request.form.get("sequence_length"))
-    mode = request.form.get("mode", "standard")
+    sequence_length = parse_sequence_length(request.form.get("sequence_length"))
+    mode = parse_mode(request.form.get("mode"))
     force = request.form.get("force", "").lower() in ("1", "true", "yes", "on")
-    analyses.choose_checkpoint(frames, mode)  # refuse early, before reading the upload
+    choose_checkpoint(sequence_length, mode)  # refuse early, before reading the upload
     received = receive(request.files.get("file"))
-    analysis, created = analyses.create(received, frames, mode, force)
+    analysis, created = analyses.create(received, sequence_length, mode, force)
     body = _detail(analysis) | {"existing": not created}
     return jsonify(body), 202 if created else 200
 
@@ -105,10 +115,10 @@ def create():
 @bp.get("/analyses")
 def index():
     """One page of analyses: ``page``, ``per_page``, ``verdict``, ``q``, ``checkpoint``..."""
-    filters = analyses.Filters.from_args(request.args)
+    filters = Filters.from_args(request.args)
     page = request.args.get("page", 1, type=int)
     per_page = request.args.get("per_page", 25, type=int)
-    p = analyses.search(filters, page, per_page)
+    p = search(filters, page, per_page)
     return jsonify(
         items=[a.summary() | _links(a) for a in p.items],
         page=p.page,

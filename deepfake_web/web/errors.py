@@ -1,4 +1,4 @@
-"""Error pages in the site's layout, and JSON errors for the API."""
+"""Refused requests, and the error pages (in the site's layout) or JSON errors they become."""
 
 from __future__ import annotations
 
@@ -9,9 +9,44 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import db
-from .uploads import UploadError
 
 log = logging.getLogger(__name__)
+
+
+class RequestRefusedError(Exception):
+    """A request the app will not carry out: an HTTP status and a reason for the person."""
+
+    status = 400
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        """Keep the message (and a status other than the class's own, if given)."""
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
+
+class InvalidUploadError(RequestRefusedError):
+    """The file or the form cannot be analysed (missing, wrong type, unreadable, too large)."""
+
+
+class ModelUnavailableError(RequestRefusedError):
+    """No installed checkpoint can serve the request."""
+
+    status = 503
+
+
+class ServerBusyError(RequestRefusedError):
+    """Too many analyses are waiting or running; try again later."""
+
+    status = 503
+
+
+class StoredFileGoneError(RequestRefusedError):
+    """The stored file of an analysis is no longer on disk."""
+
+    status = 410
+
 
 TITLES = {
     400: "Bad request",
@@ -46,8 +81,8 @@ def error_response(status: int, message: str):
 def init_app(app: Flask) -> None:
     """Register the handlers."""
 
-    @app.errorhandler(UploadError)
-    def upload_error(exc: UploadError):
+    @app.errorhandler(RequestRefusedError)
+    def refused(exc: RequestRefusedError):
         return error_response(exc.status, exc.message)
 
     @app.errorhandler(CSRFError)

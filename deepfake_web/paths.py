@@ -1,7 +1,8 @@
 """Where things live by default: the project folder, ``models/`` and ``instance/``.
 
 Both can be moved without editing files: ``DEEPFAKE_MODELS_DIR`` and
-``DEEPFAKE_INSTANCE_PATH``. This module imports nothing heavy (no Flask, no torch).
+``DEEPFAKE_INSTANCE_PATH``. A leaf module (it imports nothing of the project), shared by the
+rooms.
 """
 
 from __future__ import annotations

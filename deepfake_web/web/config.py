@@ -10,10 +10,15 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+
+from deepfake_web.detection.config import DetectorConfig
+from deepfake_web.detection.media import MediaLimits
+from deepfake_web.paths import default_models_dir
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +69,6 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     instance.mkdir(parents=True, exist_ok=True)
     cfg = app.config
     if not cfg.get("MODELS_DIR"):
-        from .settings import default_models_dir
-
         cfg["MODELS_DIR"] = str(default_models_dir())
     cfg.setdefault("UPLOAD_DIR", str(instance / "uploads"))
     cfg.setdefault("PREVIEW_DIR", str(instance / "previews"))
@@ -75,6 +78,22 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         cfg["QUEUE_URL"] = f"sqlite:///{instance / 'queue.db'}"
     if not cfg.get("SECRET_KEY"):
         cfg["SECRET_KEY"] = _instance_secret_key(instance)
+
+
+def engine_config(config: Mapping[str, Any]) -> DetectorConfig:
+    """The engine's settings from the app's configuration (upload checks and worker alike)."""
+    return DetectorConfig(
+        device=str(config["DEVICE"]),
+        precision=config["PRECISION"],
+        batch_size=int(config["BATCH_SIZE"]),
+        face_workers=int(config["FACE_WORKERS"]),
+        limits=MediaLimits(
+            max_width=int(config["MAX_VIDEO_WIDTH"]),
+            max_height=int(config["MAX_VIDEO_HEIGHT"]),
+            max_duration_s=float(config["MAX_VIDEO_SECONDS"]),
+            max_frames=int(config["MAX_VIDEO_FRAMES"]),
+        ),
+    )
 
 
 def _instance_secret_key(instance: Path) -> str:

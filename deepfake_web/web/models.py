@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from deepfake_web.detection.decision import Verdict
+from deepfake_web.detection.stages import Stage
+
 from .extensions import db
 
-STATUSES = ("queued", "running", "done", "failed")
-VERDICTS = ("REAL", "FAKE", "UNCERTAIN", "NO_FACE")
-ACTIVE = ("queued", "running")
+
+class Status(StrEnum):
+    """Where an analysis is: waiting, being worked on, or finished either way."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+ACTIVE = (Status.QUEUED, Status.RUNNING)
+VERDICTS = tuple(Verdict)
 
 
 def utcnow() -> datetime:
@@ -45,7 +58,7 @@ class Analysis(db.Model):
     duration_s: Mapped[float | None] = mapped_column(Float)
     codec: Mapped[str | None] = mapped_column(String(32))
     # What was asked and what decided.
-    requested_frames: Mapped[int] = mapped_column(Integer)
+    sequence_length: Mapped[int] = mapped_column(Integer)
     mode: Mapped[str] = mapped_column(String(16), default="standard")
     checkpoint_name: Mapped[str | None] = mapped_column(String(255), index=True)
     checkpoint_sha256: Mapped[str | None] = mapped_column(String(64))
@@ -54,8 +67,8 @@ class Analysis(db.Model):
     checkpoint_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     checkpoint_warning: Mapped[str | None] = mapped_column(Text)
     # Where the work is.
-    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
-    stage: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED, index=True)
+    stage: Mapped[str | None] = mapped_column(String(40))  # a Stage value
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     worker: Mapped[str | None] = mapped_column(String(120))
@@ -84,6 +97,14 @@ class Analysis(db.Model):
         return self.status in ACTIVE
 
     @property
+    def stage_label(self) -> str:
+        """The stage in words (the status when no stage is recorded)."""
+        try:
+            return Stage(self.stage).label
+        except ValueError:  # no stage recorded
+            return str(self.status)
+
+    @property
     def created_utc(self) -> datetime:
         """``created_at`` as an aware UTC datetime (SQLite returns naive values)."""
         return as_utc(self.created_at)
@@ -94,12 +115,13 @@ class Analysis(db.Model):
             "id": self.id,
             "file_name": self.original_name,
             "status": self.status,
-            "stage": self.stage,
+            "stage": self.stage_label if self.active else None,
+            "stage_id": self.stage if self.active else None,
             "progress": round(self.progress or 0.0, 3),
             "verdict": self.verdict,
             "p_fake": self.p_fake,
             "confidence": self.confidence,
-            "requested_frames": self.requested_frames,
+            "requested_frames": self.sequence_length,
             "mode": self.mode,
             "checkpoint": self.checkpoint_name,
             "demo": self.checkpoint_demo,

@@ -1,0 +1,174 @@
+"""Creating, re-running, finding and deleting analyses: the work behind the views.
+
+An upload that passed :mod:`.upload.validation` becomes a row and a queued job here; the
+worker (:mod:`deepfake_web.jobs.worker`) writes the result into the same row.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from flask import abort, current_app
+from sqlalchemy import func, select
+
+from deepfake_web.detection.models_folder import CheckpointChoice
+from deepfake_web.detection.modes import Mode
+from deepfake_web.detection.stages import Stage
+from deepfake_web.jobs import queue
+
+from .database import immediate
+from .errors import ServerBusyError, StoredFileGoneError
+from .extensions import db
+from .models import ACTIVE, Analysis, Status, new_id
+from .storage import preview_dir, upload_path
+from .upload.validation import ReceivedFile, choose_checkpoint
+
+log = logging.getLogger(__name__)
+
+_MEDIA_FACTS = (
+    "original_name", "sha256", "size_bytes", "media_kind", "width", "height", "fps",
+    "frame_count", "duration_s", "codec",
+)  # fmt: skip
+
+
+def get_or_404(analysis_id: str) -> Analysis:
+    """The analysis with this id, or a 404."""
+    analysis = db.session.get(Analysis, analysis_id) if len(analysis_id) <= 32 else None
+    if analysis is None:
+        abort(404, description="No analysis with this id (it may have been deleted).")
+    return analysis
+
+
+def find_existing(
+    sha256: str, sequence_length: int, mode: Mode, checkpoint_name: str
+) -> Analysis | None:
+    """The newest analysis of the same file with the same settings that did not fail."""
+    return db.session.scalars(
+        select(Analysis)
+        .where(
+            Analysis.sha256 == sha256,
+            Analysis.sequence_length == sequence_length,
+            Analysis.mode == mode,
+            Analysis.checkpoint_name == checkpoint_name,
+            Analysis.status != Status.FAILED,
+        )
+        .order_by(Analysis.created_at.desc())
+        .limit(1)
+    ).first()
+
+
+def create(
+    received: ReceivedFile, sequence_length: int, mode: Mode, force: bool
+) -> tuple[Analysis, bool]:
+    """Queue an analysis of an uploaded file; returns (analysis, created).
+
+    When the same file was already analysed with the same settings (and ``force`` is false)
+    the stored analysis is returned and the upload discarded.
+    """
+    try:
+        choice = choose_checkpoint(sequence_length, mode)
+        with immediate():
+            if not force:
+                existing = find_existing(received.sha256, sequence_length, mode, choice.info.name)
+                if existing is not None:
+                    received.discard()
+                    return existing, False
+            _check_capacity()
+            info = received.info
+            analysis = _new_row(
+                received.extension,
+                sequence_length,
+                mode,
+                choice,
+                original_name=received.original_name,
+                sha256=received.sha256,
+                size_bytes=received.size,
+                media_kind=info.kind,
+                width=info.width,
+                height=info.height,
+                fps=info.fps,
+                frame_count=info.frames,
+                duration_s=info.duration_s,
+                codec=info.codec,
+            )
+            db.session.add(analysis)
+        dest = upload_path(analysis.stored_name)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(received.path, dest)
+    except BaseException:
+        received.discard()
+        raise
+    _enqueue(analysis)
+    return analysis, True
+
+
+def rerun(original: Analysis) -> Analysis:
+    """Queue a new analysis of the same stored file with the same settings."""
+    source = upload_path(original.stored_name)
+    if not source.exists():
+        raise StoredFileGoneError("The original file is no longer stored; upload it again.")
+    mode = Mode(original.mode)
+    choice = choose_checkpoint(original.sequence_length, mode)
+    with immediate():
+        _check_capacity()
+        facts = {k: getattr(original, k) for k in _MEDIA_FACTS}
+        ext = Path(original.stored_name).suffix
+        analysis = _new_row(ext, original.sequence_length, mode, choice, **facts)
+        db.session.add(analysis)
+    dest = upload_path(analysis.stored_name)
+    try:
+        os.link(source, dest)  # same bytes, no copy; each analysis owns its own name
+    except OSError:
+        shutil.copyfile(source, dest)
+    _enqueue(analysis)
+    return analysis
+
+
+def delete(analysis: Analysis) -> None:
+    """Delete an analysis: its row, its stored file and its previews."""
+    analysis_id, stored = analysis.id, upload_path(analysis.stored_name)
+    with immediate():
+        db.session.delete(analysis)
+    stored.unlink(missing_ok=True)
+    shutil.rmtree(preview_dir(analysis_id), ignore_errors=True)
+
+
+def _check_capacity() -> None:
+    active = db.session.scalar(select(func.count()).where(Analysis.status.in_(ACTIVE)))
+    if active >= int(current_app.config["QUEUE_LIMIT"]):
+        raise ServerBusyError(
+            f"The server is busy ({active} analyses waiting or running). Try again later."
+        )
+
+
+def _new_row(
+    extension: str, sequence_length: int, mode: Mode, choice: CheckpointChoice, **facts
+) -> Analysis:
+    analysis_id = new_id()
+    return Analysis(
+        id=analysis_id,
+        stored_name=f"{analysis_id}{extension}",
+        sequence_length=sequence_length,
+        mode=mode,
+        checkpoint_name=choice.info.name,
+        checkpoint_frames=choice.info.sequence_length,
+        checkpoint_note=choice.note,
+        checkpoint_demo=choice.info.demo,
+        checkpoint_warning=choice.info.warning,
+        status=Status.QUEUED,
+        stage=Stage.QUEUED,
+        **facts,
+    )
+
+
+def _enqueue(analysis: Analysis) -> None:
+    try:
+        queue.enqueue(analysis.id)
+    except Exception:
+        log.exception("could not queue analysis %s", analysis.id)
+        analysis.status, analysis.stage = Status.FAILED, None
+        analysis.error = "The analysis could not be queued (the task queue is unavailable)."
+        db.session.commit()

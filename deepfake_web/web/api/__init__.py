@@ -1,0 +1,1 @@
+"""The JSON API: submit, follow, list and delete analyses; list models."""

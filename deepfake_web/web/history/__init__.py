@@ -1,0 +1,1 @@
+"""The history page: every analysis, searchable, filterable, sortable, paginated."""

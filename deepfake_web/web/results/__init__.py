@@ -1,0 +1,1 @@
+"""The result page of an analysis: verdict, chart, previews; re-run and delete."""

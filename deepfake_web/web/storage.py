@@ -1,0 +1,36 @@
+"""Where an analysis's files live: the stored upload, its previews, uploads in transit.
+
+Every path and file name of stored data is made here, for the web and the worker alike.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from flask import current_app
+
+PreviewKind = Literal["frame", "face"]
+PREVIEW_NAME = re.compile(r"^(frame|face)_\d{4}\.jpg$")
+"""The names :func:`preview_name` makes (the only ones the preview route serves)."""
+
+
+def preview_name(kind: PreviewKind, number: int) -> str:
+    """``frame_0001.jpg``: the ``number``-th (1-based) sampled frame's image, or its face crop."""
+    return f"{kind}_{number:04d}.jpg"
+
+
+def upload_path(stored_name: str) -> Path:
+    """Where an analysed file is kept (never served back)."""
+    return Path(current_app.config["UPLOAD_DIR"]) / stored_name
+
+
+def incoming_dir() -> Path:
+    """Where uploads are written while they arrive and are checked."""
+    return Path(current_app.config["UPLOAD_DIR"]) / "incoming"
+
+
+def preview_dir(analysis_id: str) -> Path:
+    """Folder of an analysis's preview images."""
+    return Path(current_app.config["PREVIEW_DIR"]) / analysis_id

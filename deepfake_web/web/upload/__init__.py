@@ -1,0 +1,1 @@
+"""The upload page (views, form) and the checks every upload passes (validation)."""

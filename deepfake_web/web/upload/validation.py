@@ -1,0 +1,152 @@
+"""Every check an upload passes, for the form and the API alike.
+
+The sequence length, the mode and the checkpoint they need are checked first (before the
+file is read); then the file is streamed to disk with its SHA-256, its name's extension is
+checked against the allow-list and its content against the engine's media limits (a
+renamed text file is refused). Nothing here imports torch: the content check uses the
+engine's media module (OpenCV, PIL).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from werkzeug.datastructures import FileStorage
+
+from deepfake_web.detection.checkpoint_info import PUBLISHED
+from deepfake_web.detection.errors import (
+    EmptyMediaError,
+    MediaError,
+    MediaLimitError,
+    NoCheckpointError,
+)
+from deepfake_web.detection.media import (
+    IMAGE_EXTENSIONS,
+    SUPPORTED_EXTENSIONS,
+    MediaInfo,
+    verify,
+)
+from deepfake_web.detection.models_folder import INSTALL_HINT, CheckpointChoice, ModelsFolder
+from deepfake_web.detection.modes import Mode
+
+from ..config import engine_config
+from ..errors import InvalidUploadError, ModelUnavailableError
+from ..storage import incoming_dir
+
+
+@dataclass
+class ReceivedFile:
+    """An upload written to a temporary file, hashed and checked."""
+
+    path: Path
+    original_name: str
+    extension: str
+    sha256: str
+    size: int
+    info: MediaInfo
+
+    def discard(self) -> None:
+        """Remove the temporary file."""
+        self.path.unlink(missing_ok=True)
+
+
+def models_folder() -> ModelsFolder:
+    """The checkpoints folder of this app (read on every call: files come and go)."""
+    return ModelsFolder(current_app.config["MODELS_DIR"])
+
+
+def parse_sequence_length(raw: str | int | None) -> int:
+    """The requested number of frames, or InvalidUploadError when it is not a sensible number."""
+    limit = int(current_app.config["MAX_SEQUENCE_LENGTH"])
+    try:
+        n = int(raw) if raw not in (None, "") else 0
+    except (TypeError, ValueError):
+        n = 0
+    if not 1 <= n <= limit:
+        raise InvalidUploadError(f"Choose a sequence length between 1 and {limit} frames.")
+    return n
+
+
+def parse_mode(raw: str | None) -> Mode:
+    """The requested mode (standard when none is given), or InvalidUploadError."""
+    try:
+        return Mode(raw or Mode.STANDARD)
+    except ValueError:
+        names = " or ".join(m.value for m in Mode)
+        raise InvalidUploadError(f"Unknown mode {raw!r}; use {names}.") from None
+
+
+def choose_checkpoint(sequence_length: int, mode: Mode) -> CheckpointChoice:
+    """The checkpoint an analysis of ``sequence_length`` frames in ``mode`` would use."""
+    try:
+        choice = models_folder().choose(sequence_length)
+    except NoCheckpointError as exc:
+        hint = INSTALL_HINT.format(dir=current_app.config["MODELS_DIR"])
+        raise ModelUnavailableError(
+            f"No model is installed, so nothing can be analysed. {hint}"
+        ) from exc
+    if mode is Mode.REFERENCE and choice.info.format != PUBLISHED:
+        raise InvalidUploadError(
+            "Reference mode reproduces the original app and needs a published-format "
+            f"checkpoint; {choice.info.name} is not one."
+        )
+    return choice
+
+
+def display_name(filename: str) -> str:
+    """The original name, trimmed to something safe to show (never used as a path)."""
+    name = os.path.basename(filename.replace("\\", "/")).strip()
+    name = "".join(ch for ch in name if ch.isprintable())
+    return name[:200] or "upload"
+
+
+def receive(file: FileStorage | None) -> ReceivedFile:
+    """Stream an upload to a temporary file and check it; InvalidUploadError when refused.
+
+    Refused uploads leave no file behind.
+    """
+    if file is None or not file.filename:
+        raise InvalidUploadError("Choose a video or image file to analyse.")
+    name = display_name(file.filename)
+    ext = Path(name).suffix.lower()
+    if ext not in SUPPORTED_EXTENSIONS:
+        allowed = ", ".join(sorted(e.lstrip(".") for e in SUPPORTED_EXTENSIONS))
+        raise InvalidUploadError(f"“{name}” is not a supported file type. Allowed: {allowed}.", 415)
+    folder = incoming_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=ext, dir=folder)
+    path = Path(tmp)
+    digest, size = hashlib.sha256(), 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in iter(lambda: file.stream.read(1 << 20), b""):
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+        if size == 0:
+            raise InvalidUploadError(f"“{name}” is empty (0 bytes).")
+        info = _check_content(path, name, ext)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return ReceivedFile(path, name, ext, digest.hexdigest(), size, info)
+
+
+def _check_content(path: Path, name: str, ext: str) -> MediaInfo:
+    """The media facts of a received file, or InvalidUploadError saying what is wrong with it."""
+    try:
+        return verify(path, engine_config(current_app.config).limits)
+    except MediaLimitError as exc:
+        raise InvalidUploadError(str(exc).replace(path.name, name), 422) from exc
+    except EmptyMediaError as exc:
+        raise InvalidUploadError(f"“{name}” contains no decodable frame.") from exc
+    except MediaError as exc:
+        kind = "image" if ext in IMAGE_EXTENSIONS else "video"
+        raise InvalidUploadError(
+            f"“{name}” is not a readable {kind} (its content does not match “{ext}”).", 415
+        ) from exc
