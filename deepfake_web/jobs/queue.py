@@ -1,32 +1,32 @@
-"""The task queue (huey): analyses run in a separate worker process, never in a web request.
+"""The task queue (huey): analyses run in the worker process, never in a web request.
 
 The queue lives in SQLite (``instance/queue.db``) by default, so no server is needed; a lab
 that scales out sets ``QUEUE_URL=redis://host:6379/0`` (and installs ``redis``). The web
-process only enqueues: this module imports neither torch nor the detector.
+process only enqueues: this module imports neither torch nor the worker. What the
+``analyse`` task does is bound by the worker's command (:mod:`.consumer`); a queue that
+nothing bound refuses to run it rather than building an app of its own.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from flask import Flask
-from huey import SqliteHuey, crontab
+from huey import SqliteHuey
 
 log = logging.getLogger(__name__)
 
 # Created in memory ("immediate") so importing this module touches no file; init_app()
 # points it at the configured storage.
 huey = SqliteHuey("deepfake-web", immediate=True, results=False)
-_state: dict[str, Flask] = {}
+ANALYSE = "analyse"
+_handlers: dict[str, Callable[[str], None]] = {}
 
 
 def init_app(app: Flask) -> None:
-    """Point the queue at ``QUEUE_URL`` (sqlite:///path, redis://..., or immediate://)."""
+    """Point the queue at ``QUEUE_URL`` (``sqlite:///path`` or ``redis://...``)."""
     url = app.config["QUEUE_URL"]
-    _state["app"] = app
-    if url.startswith("immediate://"):  # tests: tasks run synchronously where enqueued
-        huey.immediate = True
-        return
     if url.startswith("sqlite:///"):
         from huey.storage import SqliteStorage
 
@@ -43,37 +43,18 @@ def init_app(app: Flask) -> None:
     huey.storage = huey.create_storage()  # always: the setter skips it when already False
 
 
-def _app() -> Flask:
-    if "app" not in _state:
-        from . import create_app
-
-        create_app()  # registers itself through init_app
-    return _state["app"]
+def bind(name: str, handler: Callable[[str], None]) -> None:
+    """Say what the task ``name`` does in this process (the worker's command does this)."""
+    _handlers[name] = handler
 
 
-@huey.task(name="analyse")
+@huey.task(name=ANALYSE)
 def analyse(analysis_id: str) -> None:
-    """Run one analysis (in the worker process)."""
-    from .jobs import run_analysis
-
-    run_analysis(_app(), analysis_id)
-
-
-@huey.on_startup()
-def recover_on_startup() -> None:
-    """When the worker starts: resume or fail what a dead worker left, then load the model."""
-    from .jobs import recover_interrupted, warm_up
-
-    recover_interrupted(_app())
-    warm_up(_app())
-
-
-@huey.periodic_task(crontab(minute="*"), name="recover")
-def recover_periodically() -> None:
-    """Every minute, recover analyses whose worker stopped sending heartbeats."""
-    from .jobs import recover_interrupted
-
-    recover_interrupted(_app())
+    """Run one analysis, with the handler the worker bound."""
+    handler = _handlers.get(ANALYSE)
+    if handler is None:
+        raise RuntimeError("No worker is bound to the queue; start it with `deepfake-web worker`.")
+    handler(analysis_id)
 
 
 def enqueue(analysis_id: str) -> None:
@@ -83,4 +64,4 @@ def enqueue(analysis_id: str) -> None:
 
 def pending_ids() -> set[str]:
     """Ids of the analyses waiting in the queue (for recovery of lost messages)."""
-    return {str(task.args[0]) for task in huey.pending() if task.name == "analyse" and task.args}
+    return {str(task.args[0]) for task in huey.pending() if task.name == ANALYSE and task.args}
