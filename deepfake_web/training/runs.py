@@ -20,7 +20,7 @@ from deepfake_web.detection.checkpoint_info import OWN, file_sha256, inspect_che
 from deepfake_web.detection.checkpoints import load_checkpoint, update_metadata
 from deepfake_web.detection.faces import FaceConfig
 from deepfake_web.detection.preprocess import Preprocessing
-from deepfake_web.settings import PROJECT_ROOT
+from deepfake_web.paths import PROJECT_ROOT
 
 from .backbone import Backbone, backbone_from_net, load_backbone
 from .calibrate import choose_band, choose_threshold, reliability

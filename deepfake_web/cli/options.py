@@ -1,4 +1,4 @@
-"""Options and helpers shared by the training commands."""
+"""Options and helpers shared by the commands: each option is declared once, here."""
 
 from __future__ import annotations
 
@@ -10,11 +10,59 @@ from typing import TYPE_CHECKING
 
 import click
 
+from deepfake_web.detection.config import DEVICES, PRECISIONS
+from deepfake_web.paths import default_models_dir
+
 if TYPE_CHECKING:
-    from .manifest import Manifest, VideoEntry
-    from .runs import CropOptions
+    from deepfake_web.training.manifest import Manifest, VideoEntry
+    from deepfake_web.training.runs import CropOptions
 
 SPLIT_CHOICES = click.Choice(["all", "train", "val", "test"])
+
+
+def device_option(f: Callable) -> Callable:
+    """``--device``: auto (CUDA when present), cpu or cuda."""
+    return click.option(
+        "--device",
+        type=click.Choice(DEVICES),
+        default="auto",
+        show_default=True,
+        help="Where the network runs (auto: CUDA when present, else the CPU).",
+    )(f)
+
+
+def batch_size_option(help_text: str = "Face crops per backbone batch.") -> Callable:
+    """``--batch-size``, with what one batch holds in this command."""
+    return click.option(
+        "--batch-size", type=click.IntRange(1, 4096), default=32, show_default=True, help=help_text
+    )
+
+
+def models_dir_option(help_text: str = "The checkpoints folder") -> Callable:
+    """``--models-dir`` (default: ``$DEEPFAKE_MODELS_DIR``, else the project's ``models/``)."""
+    return click.option(
+        "--models-dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        help=f"{help_text} [default: $DEEPFAKE_MODELS_DIR, else the project's models/].",
+    )
+
+
+def resolve_models_dir(value: str | None) -> Path:
+    """The ``--models-dir`` given, else the default."""
+    return Path(value) if value else default_models_dir()
+
+
+def precision_option(f: Callable) -> Callable:
+    """``--precision`` of the backbone in standard mode."""
+    return click.option(
+        "--precision",
+        type=click.Choice(PRECISIONS),
+        default="fp32",
+        show_default=True,
+        help="bf16 autocast for the backbone in standard mode (fast only on CPUs with bf16 "
+        "arithmetic or on GPUs; see docs/performance.md).",
+    )(f)
 
 
 class Bars:
@@ -54,8 +102,7 @@ class Bars:
 def progress_bars(*also: type[Exception]) -> Iterator[Bars]:
     """Progress bars for one step; its pipeline errors (and ``also``) become click errors."""
     from deepfake_web.detection.errors import DetectionError
-
-    from .errors import TrainingError
+    from deepfake_web.training.errors import TrainingError
 
     bars = Bars()
     try:
@@ -169,21 +216,21 @@ def crop_settings(
     channel_order: str = "RGB",
 ) -> CropOptions:
     """The crop and preprocessing settings of the command-line options."""
-    from .runs import CropOptions
+    from deepfake_web.training.runs import CropOptions
 
     return CropOptions(cache_frames, image_size, margin, channel_order, detector, detect_max_side)
 
 
 def cache_dir(cache: str | None) -> Path:
     """The cache folder: ``--cache``, else the default."""
-    from .runs import default_cache_dir
+    from deepfake_web.training.runs import default_cache_dir
 
     return Path(cache) if cache else default_cache_dir()
 
 
 def manifest_entries(manifest_path: str, split: str) -> tuple[Manifest, list[VideoEntry]]:
     """The manifest and its videos of ``split`` (``all``: every video); none is an error."""
-    from .manifest import read_manifest
+    from deepfake_web.training.manifest import read_manifest
 
     manifest = read_manifest(manifest_path)
     entries = manifest.split(None if split == "all" else split)
@@ -221,13 +268,8 @@ def scoring_options(f: Callable) -> Callable:
             show_default=True,
             help="Face extraction processes for videos not cached yet.",
         ),
-        click.option(
-            "--device",
-            type=click.Choice(["auto", "cpu", "cuda"]),
-            default="auto",
-            show_default=True,
-        ),
-        click.option("--batch-size", type=click.IntRange(1, 1024), default=32, show_default=True),
+        device_option,
+        batch_size_option(),
         click.option(
             "--out",
             type=click.Path(file_okay=False),

@@ -8,14 +8,16 @@ from pathlib import Path
 
 import click
 
-from .cli_options import (
+from .options import (
     SPLIT_CHOICES,
     backbone_options,
+    batch_size_option,
     cache_dir,
     cache_option,
     channel_option,
     crop_options,
     crop_settings,
+    device_option,
     echo_list,
     fail,
     manifest_entries,
@@ -94,8 +96,8 @@ def dataset_index(
     Videos that show the same person (an original and every fake made from it) always
     land in the same split.
     """
-    from .errors import TrainingError
-    from .layouts import (
+    from deepfake_web.training.errors import TrainingError
+    from deepfake_web.training.layouts import (
         DEFAULT_IDENTITY_PATTERN,
         detect_layout,
         index_dfdc,
@@ -103,8 +105,8 @@ def dataset_index(
         index_folders,
         read_official_splits,
     )
-    from .manifest import Manifest, write_manifest
-    from .splits import assign_splits, check_disjoint, identity_groups
+    from deepfake_web.training.manifest import Manifest, write_manifest
+    from deepfake_web.training.splits import assign_splits, check_disjoint, identity_groups
 
     root_p = Path(root)
     out_p = Path(out) if out else root_p / "manifest.csv"
@@ -173,10 +175,9 @@ def dataset_synth(
     """Make the SYNTHETIC real/fake clip set (for trying the pipeline; not a benchmark)."""
     from tqdm import tqdm
 
-    from deepfake_web.settings import PROJECT_ROOT
-
-    from .errors import TrainingError
-    from .synthetic import make_synthetic
+    from deepfake_web.paths import PROJECT_ROOT
+    from deepfake_web.training.errors import TrainingError
+    from deepfake_web.training.synthetic import make_synthetic
 
     media_p = Path(media) if media else PROJECT_ROOT.parent / "shared" / "media"
     bar = tqdm(desc="clips", unit="clip", file=sys.stderr)
@@ -246,7 +247,7 @@ def faces_command(
     Uses the engine's own sampling, face search, tracking and cropping. A run that is
     stopped continues where it stopped; videos that fail or have no face are listed.
     """
-    from .facecache import FaceCache, extract_missing
+    from deepfake_web.training.facecache import FaceCache, extract_missing
 
     man, entries = manifest_entries(manifest, split)
     crops = crop_settings(cache_frames, margin, image_size, detector, detect_max_side)
@@ -284,10 +285,8 @@ def faces_command(
 @backbone_options
 @click.option("--split", type=SPLIT_CHOICES, default="all", show_default=True)
 @cache_option
-@click.option(
-    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
-)
-@click.option("--batch-size", type=click.IntRange(1, 1024), default=32, show_default=True)
+@device_option
+@batch_size_option()
 def features_command(
     manifest: str,
     cache_frames: int,
@@ -304,9 +303,9 @@ def features_command(
     batch_size: int,
 ) -> None:
     """Compute and cache the backbone features of the cached faces (resumable)."""
-    from .backbone import load_backbone
-    from .facecache import FaceCache, require_faces
-    from .features import FeatureCache, compute_missing
+    from deepfake_web.training.backbone import load_backbone
+    from deepfake_web.training.facecache import FaceCache, require_faces
+    from deepfake_web.training.features import FeatureCache, compute_missing
 
     man, entries = manifest_entries(manifest, split)
     crops = crop_settings(

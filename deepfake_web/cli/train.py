@@ -7,16 +7,20 @@ from pathlib import Path
 
 import click
 
-from .cli_options import (
+from .options import (
     SPLIT_CHOICES,
     backbone_options,
+    batch_size_option,
     cache_dir,
     cache_option,
     channel_option,
     crop_options,
     crop_settings,
+    device_option,
     fail,
+    models_dir_option,
     progress_bars,
+    resolve_models_dir,
     scoring_options,
 )
 
@@ -59,7 +63,7 @@ from .cli_options import (
 )
 @click.option("--weight-decay", type=click.FloatRange(min=0), default=1e-2, show_default=True)
 @click.option("--epochs", type=click.IntRange(1, 10_000), default=30, show_default=True)
-@click.option("--batch-size", type=click.IntRange(1, 4096), default=32, show_default=True)
+@batch_size_option("Videos per training step.")
 @click.option(
     "--patience",
     type=click.IntRange(1, 10_000),
@@ -82,16 +86,9 @@ from .cli_options import (
     help="Standardise features while training (folded into the saved LSTM).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option(
-    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
-)
+@device_option
 @cache_option
-@click.option(
-    "--models-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Where the checkpoint goes [default: $DEEPFAKE_MODELS_DIR, else the project's models/].",
-)
+@models_dir_option("Where the checkpoint goes")
 @click.option(
     "--name",
     "data_name",
@@ -155,11 +152,9 @@ def train_command(
     from tqdm import tqdm
 
     from deepfake_web.detection.errors import DetectionError
-    from deepfake_web.settings import default_models_dir
-
-    from .errors import TrainingError
-    from .runs import default_reports_dir, train_run
-    from .train import TrainConfig
+    from deepfake_web.training.errors import TrainingError
+    from deepfake_web.training.runs import default_reports_dir, train_run
+    from deepfake_web.training.train import TrainConfig
 
     config = TrainConfig(
         frames=frames,
@@ -202,7 +197,7 @@ def train_command(
             crops,
             config,
             cache=cache_dir(cache),
-            models_dir=models_dir or default_models_dir(),
+            models_dir=resolve_models_dir(models_dir),
             backbone_weights=backbone_weights,
             backbone_seed=backbone_seed,
             init=init,
@@ -291,7 +286,7 @@ def calibrate_command(
     verdicts follow them; a reliability diagram and the scores are saved as PNGs.
     """
 
-    from .runs import calibrate_run, default_reports_dir
+    from deepfake_web.training.runs import calibrate_run, default_reports_dir
 
     folder = out or default_reports_dir() / "calibrate" / f"{Path(checkpoint).stem}-{split}"
     with progress_bars(ValueError) as bars:
@@ -354,7 +349,7 @@ def evaluate_command(
 ) -> None:
     """Evaluate a checkpoint (either format) on the test split: JSON, Markdown and PNG report."""
 
-    from .runs import default_reports_dir, evaluate_run
+    from deepfake_web.training.runs import default_reports_dir, evaluate_run
 
     folder = out or default_reports_dir() / "evaluate" / f"{Path(checkpoint).stem}-{split}"
     with progress_bars() as bars:

@@ -11,7 +11,7 @@ import time
 
 import click
 
-from .settings import PROJECT_ROOT
+from deepfake_web.paths import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -22,17 +22,14 @@ WORKER_STOP_S = 60
 @click.option("--threads", type=click.IntRange(1, 8), default=None, help="Analyses at once.")
 def worker(threads: int | None) -> None:
     """Run the analysis worker (the huey consumer) until interrupted."""
-    from . import create_app
-    from .tasks import huey
+    from deepfake_web.jobs import consumer
+    from deepfake_web.web.app import create_app
 
     app = create_app()
     if threads is None:
         threads = int(app.config["WORKER_THREADS"])
-    if huey.immediate:
-        raise click.ClickException("QUEUE_URL is immediate://; there is no queue to consume.")
     click.echo(f"worker: queue {app.config['QUEUE_URL']}, models {app.config['MODELS_DIR']}")
-    consumer = huey.create_consumer(workers=threads, worker_type="thread", periodic=True)
-    consumer.run()
+    consumer.run(app, threads)
 
 
 def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen:
