@@ -70,11 +70,11 @@ def run_one(args: argparse.Namespace) -> None:
 
 
 def run_original(args: argparse.Namespace) -> None:
-    """Child process: the original app's computation, re-stated in tests/test_detector.py."""
+    """Child process: the original app's computation, re-stated in tests/factories/original_app.py."""
     import warnings
 
     warnings.simplefilter("ignore")
-    from tests.test_detector import original_p_fake
+    from tests.factories.original_app import original_p_fake
 
     t0 = time.perf_counter()
     p = original_p_fake(Path(args.video), args.n, Path(args.checkpoint))

@@ -1,4 +1,8 @@
-"""Shared fixtures: random-weight checkpoints, generated media, and the Flask app."""
+"""Shared fixtures: random-weight checkpoints, generated media, and the Flask app.
+
+Factories the tests share (media, training trees, the app and its requests) live in
+``tests/factories/``; tests mirror the rooms (``tests/detection/``, ``tests/web/`` ...).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.media_factory import NO_MEDIA_REASON, SHARED_MEDIA
+from tests.factories.media import NO_MEDIA_REASON, SHARED_MEDIA, plain_frames, write_video
+from tests.factories.web import make_app
 
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 
@@ -81,33 +86,10 @@ def models_dir(published_checkpoint: Path) -> Path:
 # --- the web application ----------------------------------------------------------
 
 
-def make_app(tmp_path: Path, **overrides):
-    """A test app on a fresh instance folder, migrated from an empty database."""
-    from flask_migrate import upgrade
-
-    from deepfake_web import create_app
-
-    models = tmp_path / "models"
-    models.mkdir(exist_ok=True)
-    config = {
-        "TESTING": True,
-        "SECRET_KEY": "test",
-        "WTF_CSRF_ENABLED": False,
-        "INSTANCE_PATH": tmp_path / "instance",
-        "MODELS_DIR": str(models),
-        "QUEUE_URL": f"sqlite:///{tmp_path / 'queue.db'}",
-        **overrides,
-    }
-    app = create_app(config)
-    with app.app_context():
-        upgrade()
-    return app
-
-
 @pytest.fixture
 def app(tmp_path: Path):
     """The app with a (tiny, structurally valid) published checkpoint for 20 frames."""
-    from tests.media_factory import write_tiny_published
+    from tests.factories.media import write_tiny_published
 
     app = make_app(tmp_path)
     write_tiny_published(Path(app.config["MODELS_DIR"]) / "model_90_acc_20_frames_test_data.pt")
@@ -124,3 +106,9 @@ def client(app):
 def runner(app):
     """A CLI runner of ``app`` (``flask`` commands)."""
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def video_bytes(tmp_path: Path) -> bytes:
+    """A 30-frame face-free test clip (MP4)."""
+    return write_video(tmp_path / "clip.mp4", plain_frames(30)).read_bytes()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.media_factory import ROOT, shared
+from tests.factories.media import ROOT, shared
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "test-artifacts" / "screenshots"

@@ -18,8 +18,8 @@ from click.testing import CliRunner
 from deepfake_web.cli import cli
 from deepfake_web.training.facecache import FaceCache, FaceSettings, extract_missing, fingerprint
 from deepfake_web.training.manifest import VideoEntry, write_manifest
-from tests.media_factory import ROOT, noise_frames, write_video
-from tests.training_factory import make_face_clips
+from tests.factories.media import ROOT, noise_frames, write_video
+from tests.factories.training import make_face_clips
 
 
 def _manifest(folder: Path, videos: list[Path]) -> Path:

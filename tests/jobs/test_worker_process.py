@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from deepfake_web.extensions import db
-from deepfake_web.models import Analysis
-from tests.conftest import make_app
-from tests.media_factory import ROOT, shared
+from deepfake_web.web.extensions import db
+from deepfake_web.web.models import Analysis
+from tests.factories.media import ROOT, shared
+from tests.factories.web import make_app
 
 pytestmark = [pytest.mark.media, pytest.mark.slow]
 

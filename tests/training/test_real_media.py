@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from deepfake_web.cli import cli
 from deepfake_web.training.manifest import read_manifest
 from deepfake_web.training.splits import check_disjoint
-from tests.media_factory import SHARED_MEDIA, labelled_videos
+from tests.factories.media import SHARED_MEDIA, labelled_videos
 
 pytestmark = [pytest.mark.media, pytest.mark.slow]
 

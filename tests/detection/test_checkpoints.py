@@ -22,7 +22,7 @@ from deepfake_web.detection.checkpoints import load_checkpoint, save_checkpoint,
 from deepfake_web.detection.errors import CheckpointError, NoCheckpointError
 from deepfake_web.detection.models_folder import ModelsFolder
 from deepfake_web.detection.network import Architecture, PublishedNet, TemporalNet
-from tests.media_factory import write_tiny_published
+from tests.factories.media import write_tiny_published
 
 
 def test_published_layout_has_exactly_the_original_keys_and_shapes() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.media_factory import face_frames, shared, write_video
+from tests.factories.media import face_frames, shared, write_video
 
 FFPP_PAIRS = [
     ("183", "253"),

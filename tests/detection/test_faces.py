@@ -16,7 +16,7 @@ from deepfake_web.detection.faces import (
     face_locations,
     follow_one_face,
 )
-from tests.media_factory import shared
+from tests.factories.media import shared
 
 
 def test_box_geometry() -> None:

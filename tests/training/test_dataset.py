@@ -14,7 +14,7 @@ from deepfake_web.training.errors import TrainingError
 from deepfake_web.training.layouts import DEFAULT_IDENTITY_PATTERN, identities_from_name
 from deepfake_web.training.manifest import VideoEntry, read_manifest, write_manifest
 from deepfake_web.training.splits import assign_splits, check_disjoint, identity_groups
-from tests.training_factory import FFPP_METHODS, FFPP_PAIRS, make_dfdc_tree, make_ffpp_tree
+from tests.factories.training import FFPP_METHODS, FFPP_PAIRS, make_dfdc_tree, make_ffpp_tree
 
 
 def _index(*args: str) -> str:

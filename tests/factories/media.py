@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHARED_MEDIA = ROOT.parent / "shared" / "media"
 NO_MEDIA_REASON = (
     f"real test media not found at {SHARED_MEDIA} (../shared/media beside the project)"

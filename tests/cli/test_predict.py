@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from deepfake_web.cli import cli
-from tests.media_factory import face_frames, noise_frames, shared, write_video
+from tests.factories.media import face_frames, noise_frames, shared, write_video
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from deepfake_web.training.backbone import load_backbone, state_sha256
 from deepfake_web.training.manifest import read_manifest, write_manifest
 from deepfake_web.training.splits import check_disjoint
 from deepfake_web.training.synthetic import WARNING
-from tests.media_factory import SHARED_MEDIA
+from tests.factories.media import SHARED_MEDIA
 
 pytestmark = [pytest.mark.media, pytest.mark.slow]
 
@@ -336,10 +336,7 @@ def test_finetuning_end_to_end_changes_the_backbone(pipeline: Pipeline) -> None:
 def test_web_app_picks_up_the_trained_checkpoint_and_shows_its_warning(
     pipeline: Pipeline, tmp_path: Path
 ) -> None:
-    from deepfake_web import jobs
-    from deepfake_web.extensions import db
-    from deepfake_web.models import Analysis
-    from tests.conftest import make_app
+    from tests.factories.web import make_app, run_job
 
     app = make_app(tmp_path, MODELS_DIR=str(pipeline.models))
     client = app.test_client()
@@ -350,9 +347,8 @@ def test_web_app_picks_up_the_trained_checkpoint_and_shows_its_warning(
     form = {"file": (io.BytesIO(data), "clip.mp4"), "sequence_length": str(FRAMES)}
     res = client.post("/api/analyses", data=form, content_type="multipart/form-data")
     assert res.status_code == 202, res.json
-    jobs.run_analysis(app, res.json["id"])
+    row = run_job(app, res.json["id"])
     with app.app_context():
-        row = db.session.get(Analysis, res.json["id"])
         assert row.status == "done" and row.checkpoint_name == pipeline.checkpoint.name
         assert row.p_fake == pytest.approx(video["p_fake"], abs=1e-4)
         assert not row.checkpoint_demo

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from deepfake_web.detection import Detector
-from tests.media_factory import labelled_videos, shared
+from tests.factories.media import labelled_videos, shared
 
 pytestmark = [pytest.mark.media, pytest.mark.slow]
 

@@ -15,7 +15,7 @@ from deepfake_web.detection.errors import (
     UnsupportedMediaError,
 )
 from deepfake_web.detection.media import MediaLimits, probe, read_frames, sample_indices
-from tests.media_factory import noise_frames, write_video
+from tests.factories.media import noise_frames, write_video
 
 
 @pytest.fixture

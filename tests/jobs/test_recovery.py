@@ -1,0 +1,68 @@
+"""Recovery after a worker died: retry once, fail with a reason, re-queue lost analyses."""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, datetime, timedelta
+
+from deepfake_web.jobs import queue, recovery
+from deepfake_web.web.extensions import db
+from deepfake_web.web.models import Analysis
+from tests.factories.web import drain_queue, post_api
+
+# --- recovery after a worker died ---------------------------------------------------
+
+
+def _mark_running(app, aid: str, worker: str, attempts: int, beat_age_s: float) -> None:
+    with app.app_context():
+        a = db.session.get(Analysis, aid)
+        a.status, a.worker, a.attempts = "running", worker, attempts
+        a.heartbeat_at = datetime.now(UTC) - timedelta(seconds=beat_age_s)
+        db.session.commit()
+
+
+def test_recovery_retries_once_then_fails_with_a_reason(app, client, video_bytes) -> None:
+
+    aid = post_api(client, video_bytes).json["id"]
+    drain_queue()
+    dead = f"{socket.gethostname()}:999999:0f0f0f0f"
+    _mark_running(app, aid, dead, attempts=1, beat_age_s=1)
+    assert recovery.recover_interrupted(app) == [aid]
+    with app.app_context():
+        a = db.session.get(Analysis, aid)
+        assert a.status == "queued" and "retrying" in a.stage
+        assert queue.pending_ids() == {aid}
+    drain_queue()
+    _mark_running(app, aid, dead, attempts=2, beat_age_s=1)
+    assert recovery.recover_interrupted(app) == []
+    with app.app_context():
+        a = db.session.get(Analysis, aid)
+        assert a.status == "failed" and "worker stopped unexpectedly" in a.error
+
+
+def test_recovery_leaves_live_workers_alone_and_catches_silent_ones(app, client, video_bytes):
+    import os
+
+    aid = post_api(client, video_bytes).json["id"]
+    alive = f"{socket.gethostname()}:{os.getppid()}:0f0f0f0f"
+    _mark_running(app, aid, alive, attempts=1, beat_age_s=5)
+    assert recovery.recover_interrupted(app) == []
+    _mark_running(app, aid, alive, attempts=1, beat_age_s=3600)  # a reused pid, no heartbeat
+    assert recovery.recover_interrupted(app) == [aid]
+    drain_queue()
+    _mark_running(app, aid, "other-host:1:aa", attempts=1, beat_age_s=5)
+    assert recovery.recover_interrupted(app) == []  # another host, fresh heartbeat
+    _mark_running(app, aid, "other-host:1:aa", attempts=1, beat_age_s=3600)
+    assert recovery.recover_interrupted(app) == [aid]  # silent for an hour
+
+
+def test_recovery_requeues_analyses_lost_from_the_queue(app, client, video_bytes) -> None:
+    aid = post_api(client, video_bytes).json["id"]
+    drain_queue()
+    with app.app_context():
+        a = db.session.get(Analysis, aid)
+        a.created_at = datetime.now(UTC) - timedelta(minutes=5)
+        db.session.commit()
+    assert recovery.recover_interrupted(app) == [aid]
+    with app.app_context():
+        assert queue.pending_ids() == {aid}
