@@ -70,7 +70,7 @@ def run_one(args: argparse.Namespace) -> None:
 
 
 def run_original(args: argparse.Namespace) -> None:
-    """Child process: the original app's computation, re-stated in tests/factories/original_app.py."""
+    """Child process: the original app's computation (tests/factories/original_app.py)."""
     import warnings
 
     warnings.simplefilter("ignore")

@@ -17,15 +17,21 @@ def temporary_name(path: Path) -> Path:
 
 
 @contextmanager
-def replacing(path: str | os.PathLike, mode: int | None = None) -> Iterator[Path]:
+def replacing(
+    path: str | os.PathLike, mode: int | None = None, keep_suffix: bool = False
+) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``path`` in one rename.
 
     The parent folder is created. On an error the temporary file is removed and ``path`` is
-    left as it was. ``mode`` sets the permissions of the new file (e.g. ``0o600``).
+    left as it was. ``mode`` sets the permissions of the new file (e.g. ``0o600``);
+    ``keep_suffix`` ends the temporary name with ``path``'s suffix too, for writers that
+    choose the format by extension (OpenCV's VideoWriter).
     """
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_name(out)
+    if keep_suffix:
+        tmp = tmp.with_name(tmp.name + out.suffix)
     try:
         yield tmp
         if mode is not None:
@@ -47,6 +53,9 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     return write_bytes(path, text.encode("utf-8"))
 
 
-def is_temporary(path: Path) -> bool:
-    """True for a name made by :func:`temporary_name` (left behind by a crash)."""
-    return path.name.startswith(".") and path.name.endswith(".tmp")
+def temporary_owner(path: Path) -> int | None:
+    """The pid in a name made by :func:`temporary_name` (None for other names)."""
+    parts = path.name.split(".")
+    if not path.name.startswith(".") or len(parts) < 4 or parts[-1] != "tmp":
+        return None
+    return int(parts[-2]) if parts[-2].isdigit() else None

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from deepfake_web.detection.config import DEVICES, PRECISIONS
+from deepfake_web.detection.config import DEVICES, PRECISIONS, DetectorConfig
 from deepfake_web.paths import default_models_dir
 
 if TYPE_CHECKING:
@@ -20,12 +20,15 @@ if TYPE_CHECKING:
 SPLIT_CHOICES = click.Choice(["all", "train", "val", "test"])
 
 
+_ENGINE = DetectorConfig()  # the engine's defaults are the commands' defaults
+
+
 def device_option(f: Callable) -> Callable:
     """``--device``: auto (CUDA when present), cpu or cuda."""
     return click.option(
         "--device",
         type=click.Choice(DEVICES),
-        default="auto",
+        default=_ENGINE.device,
         show_default=True,
         help="Where the network runs (auto: CUDA when present, else the CPU).",
     )(f)
@@ -34,7 +37,11 @@ def device_option(f: Callable) -> Callable:
 def batch_size_option(help_text: str = "Face crops per backbone batch.") -> Callable:
     """``--batch-size``, with what one batch holds in this command."""
     return click.option(
-        "--batch-size", type=click.IntRange(1, 4096), default=32, show_default=True, help=help_text
+        "--batch-size",
+        type=click.IntRange(1, 4096),
+        default=_ENGINE.batch_size,
+        show_default=True,
+        help=help_text,
     )
 
 
@@ -58,7 +65,7 @@ def precision_option(f: Callable) -> Callable:
     return click.option(
         "--precision",
         type=click.Choice(PRECISIONS),
-        default="fp32",
+        default=_ENGINE.precision,
         show_default=True,
         help="bf16 autocast for the backbone in standard mode (fast only on CPUs with bf16 "
         "arithmetic or on GPUs; see docs/performance.md).",

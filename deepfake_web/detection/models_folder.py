@@ -67,10 +67,6 @@ class ModelsFolder:
         """Sequence lengths for which a checkpoint is installed, ascending."""
         return sorted({i.sequence_length for i in self.usable() if i.sequence_length})
 
-    def find(self, name: str) -> CheckpointInfo | None:
-        """The usable checkpoint with this file name, if any."""
-        return next((i for i in self.usable() if i.name == name), None)
-
     def choose(self, sequence_length: int | None = None) -> CheckpointChoice:
         """Pick the most accurate checkpoint for ``sequence_length`` (the nearest length if none).
 

@@ -21,12 +21,13 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from deepfake_web.detection.faces import FaceConfig
+from deepfake_web.files import replacing, temporary_owner, write_text
 
 from .errors import TrainingError
 
@@ -71,10 +72,6 @@ class FaceSettings:
             f"n{self.frames}-s{self.image_size}-m{f.margin:g}-{f.model}{f.detect_max_side}"
             f"-{digest[:10]}"
         )
-
-    def with_frames(self, frames: int) -> FaceSettings:
-        """The same settings for another number of frames."""
-        return replace(self, frames=frames)
 
 
 @dataclass
@@ -128,7 +125,7 @@ class FaceCache:
         self.folder.mkdir(parents=True, exist_ok=True)
         settings = self.folder / "settings.json"
         if not settings.exists():
-            _atomic_text(settings, json.dumps(self.settings.to_dict(), indent=1) + "\n")
+            write_text(settings, json.dumps(self.settings.to_dict(), indent=1) + "\n")
 
     def npz(self, vid: str) -> Path:
         """Path of a video's entry."""
@@ -181,12 +178,6 @@ class FaceCache:
         )
 
 
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def extract_entry(video: str, settings: dict, out: str, failed: str) -> dict:
     """Extract one video's faces into ``out`` (or record why not in ``failed``); a worker task.
 
@@ -215,7 +206,7 @@ def extract_entry(video: str, settings: dict, out: str, failed: str) -> dict:
             "error_type": type(exc).__name__,
             "time": time.time(),
         }
-        _atomic_text(Path(failed), json.dumps(record) + "\n")
+        write_text(Path(failed), json.dumps(record) + "\n")
         return {
             "status": "failed",
             "faces": 0,
@@ -233,9 +224,7 @@ def extract_entry(video: str, settings: dict, out: str, failed: str) -> dict:
     boxes = np.array(
         [f.box.to_list() if f.box else [-1, -1, -1, -1] for f in track.frames], np.int32
     ).reshape(-1, 4)
-    out_p = Path(out)
-    tmp = out_p.with_name(f".{out_p.stem}.{os.getpid()}.tmp")
-    with tmp.open("wb") as fh:
+    with replacing(out) as tmp, tmp.open("wb") as fh:
         np.savez_compressed(
             fh,
             faces=faces,
@@ -254,7 +243,6 @@ def extract_entry(video: str, settings: dict, out: str, failed: str) -> dict:
                 )
             ),
         )
-    os.replace(tmp, out_p)
     Path(failed).unlink(missing_ok=True)
     return {
         "status": "ok" if with_face else "no_face",
@@ -291,11 +279,8 @@ class ExtractionSummary:
 
 def _clean_stale_tmp(folder: Path) -> None:
     for tmp in folder.glob(".*.tmp"):
-        try:
-            pid = int(tmp.name.rsplit(".", 2)[-2])
-        except ValueError:
-            continue
-        if not _alive(pid):
+        pid = temporary_owner(tmp)
+        if pid is not None and not _alive(pid):
             tmp.unlink(missing_ok=True)
 
 

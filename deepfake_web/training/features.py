@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from deepfake_web.detection.preprocess import Preprocessing
+from deepfake_web.files import replacing, write_text
 
 from .backbone import Backbone
 from .errors import TrainingError
@@ -78,9 +79,7 @@ class FeatureCache:
         p = self.folder / "settings.json"
         if not p.exists():
             data = {**self.settings, "backbone_weights": description}
-            tmp = p.with_name(f".settings.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(data, indent=1) + "\n")
-            os.replace(tmp, p)
+            write_text(p, json.dumps(data, indent=1) + "\n")
 
 
 @dataclass
@@ -193,7 +192,5 @@ def compute_missing(
 
 
 def _save(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp")
-    with tmp.open("wb") as fh:
+    with replacing(path) as tmp, tmp.open("wb") as fh:
         np.save(fh, array.astype(np.float32, copy=False))
-    os.replace(tmp, path)

@@ -15,6 +15,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deepfake_web.files import replacing
+
 from .errors import TrainingError
 
 REAL, FAKE = "REAL", "FAKE"
@@ -170,20 +172,18 @@ def write_manifest(
 ) -> Path:
     """Write a manifest (CSV or JSON by extension) atomically and return its path."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.tmp")
-    if p.suffix.lower() == ".json":
-        data = {
-            **(extra or {}),
-            "videos": [e.to_row() | {"identities": list(e.identities)} for e in entries],
-        }
-        tmp.write_text(json.dumps(data, indent=1) + "\n")
-    else:
-        with tmp.open("w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(e.to_row() for e in entries)
-    os.replace(tmp, p)
+    with replacing(p) as tmp:
+        if p.suffix.lower() == ".json":
+            data = {
+                **(extra or {}),
+                "videos": [e.to_row() | {"identities": list(e.identities)} for e in entries],
+            }
+            tmp.write_text(json.dumps(data, indent=1) + "\n")
+        else:
+            with tmp.open("w", newline="") as fh:
+                writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+                writer.writeheader()
+                writer.writerows(e.to_row() for e in entries)
     return p
 
 

@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from deepfake_web.detection.faces import Box, FaceConfig, FaceDetector
+from deepfake_web.files import replacing
 
 from .errors import TrainingError
 from .manifest import SYNTHETIC_MARKER
@@ -277,17 +278,15 @@ CODECS = {"mp4": "mp4v", "avi": "MJPG"}
 
 
 def _write(path: Path, frames: list[np.ndarray], fps: float) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     h, w = frames[0].shape[:2]
     fourcc = cv2.VideoWriter_fourcc(*CODECS[path.suffix.lstrip(".")])
-    writer = cv2.VideoWriter(str(tmp), fourcc, fps, (w, h))
-    if not writer.isOpened():
-        raise TrainingError(f"OpenCV cannot write {path}")
-    for f in frames:
-        writer.write(f)
-    writer.release()
-    os.replace(tmp, path)
+    with replacing(path, keep_suffix=True) as tmp:
+        writer = cv2.VideoWriter(str(tmp), fourcc, fps, (w, h))
+        if not writer.isOpened():
+            raise TrainingError(f"OpenCV cannot write {path}")
+        for f in frames:
+            writer.write(f)
+        writer.release()
 
 
 def make_synthetic(

@@ -18,9 +18,12 @@ from flask import Flask
 
 from deepfake_web.detection.config import DetectorConfig
 from deepfake_web.detection.media import MediaLimits
+from deepfake_web.files import temporary_name
 from deepfake_web.paths import default_models_dir
 
 log = logging.getLogger(__name__)
+
+_ENGINE = DetectorConfig()  # the engine's own defaults, so that they are stated once
 
 DEFAULTS: dict[str, Any] = {
     # Uploads: 200 MB (match nginx's client_max_body_size when proxied).
@@ -37,15 +40,15 @@ DEFAULTS: dict[str, Any] = {
     "HEARTBEAT_INTERVAL_S": 10,
     "HEARTBEAT_STALE_S": 120,  # a running analysis silent for this long is recovered
     "WORKER_THREADS": 1,
-    "DEVICE": "auto",
-    "PRECISION": "fp32",
-    "BATCH_SIZE": 32,
-    "FACE_WORKERS": 2,
+    "DEVICE": _ENGINE.device,
+    "PRECISION": _ENGINE.precision,
+    "BATCH_SIZE": _ENGINE.batch_size,
+    "FACE_WORKERS": _ENGINE.face_workers,
     # Engine limits (checked on upload, before anything is queued).
-    "MAX_VIDEO_WIDTH": 3840,
-    "MAX_VIDEO_HEIGHT": 2160,
-    "MAX_VIDEO_SECONDS": 600,
-    "MAX_VIDEO_FRAMES": 36_000,
+    "MAX_VIDEO_WIDTH": _ENGINE.limits.max_width,
+    "MAX_VIDEO_HEIGHT": _ENGINE.limits.max_height,
+    "MAX_VIDEO_SECONDS": _ENGINE.limits.max_duration_s,
+    "MAX_VIDEO_FRAMES": _ENGINE.limits.max_frames,
     "MAX_SEQUENCE_LENGTH": 300,
     # Pages.
     "HISTORY_PER_PAGE": 25,
@@ -104,12 +107,12 @@ def _instance_secret_key(instance: Path) -> str:
         if key:
             return key
     key = secrets.token_hex(32)
-    tmp = path.with_suffix(".tmp")
+    tmp = temporary_name(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(key + "\n")
-    try:
-        os.link(tmp, path)  # atomic, and never replaces a key another process just wrote
+    try:  # a link, not a rename: never replace the key another process has just written
+        os.link(tmp, path)
     except FileExistsError:
         key = path.read_text().strip()
     finally:

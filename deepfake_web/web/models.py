@@ -104,11 +104,6 @@ class Analysis(db.Model):
         except ValueError:  # no stage recorded
             return str(self.status)
 
-    @property
-    def created_utc(self) -> datetime:
-        """``created_at`` as an aware UTC datetime (SQLite returns naive values)."""
-        return as_utc(self.created_at)
-
     def summary(self) -> dict[str, Any]:
         """The fields shown in lists (JSON-serialisable)."""
         return {
