@@ -2,6 +2,12 @@
 
 This is where a result reaches the database (:func:`_finish`). Runs in the worker process
 only (it imports the detector, hence torch).
+
+Every write is one short transaction that begins as a write (``BEGIN IMMEDIATE``), run
+through :func:`~deepfake_web.web.database.retrying` so that a locked database is tried
+again with backoff instead of failing the analysis; no read transaction stays open while
+the engine works. A write is only applied while the row is still this worker's: an
+analysis that recovery handed to another attempt (its heartbeat went stale) is left alone.
 """
 
 from __future__ import annotations
@@ -13,14 +19,17 @@ import shutil
 import socket
 import threading
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from deepfake_web.detection.errors import DetectionError
 from deepfake_web.detection.stages import Stage
 from deepfake_web.files import write_bytes
-from deepfake_web.web.database import immediate
+from deepfake_web.web.database import immediate, retrying
+from deepfake_web.web.errors import is_disk_full, is_locked
 from deepfake_web.web.extensions import db
 from deepfake_web.web.models import Analysis, Status, utcnow
 from deepfake_web.web.storage import preview_dir, preview_name, upload_path
@@ -30,10 +39,26 @@ from .detectors import detector_for
 log = logging.getLogger(__name__)
 
 _PROCESS_TOKEN = secrets.token_hex(4)  # tells this process from an earlier one with its pid
+FAIL_ATTEMPTS = 12  # recording a failure is tried for about half a minute
 
 
 class AnalysisDeletedError(Exception):
     """The analysis was deleted while it ran."""
+
+
+class AnalysisTakenOverError(AnalysisDeletedError):
+    """The analysis is no longer this worker's (recovery queued it again)."""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What the worker needs of a claimed analysis, read inside the claiming transaction."""
+
+    path: Path
+    original_name: str
+    sequence_length: int
+    mode: str
+    attempt: int
 
 
 def worker_name() -> str:
@@ -41,55 +66,94 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{_PROCESS_TOKEN}"
 
 
-def _claim(analysis_id: str) -> Analysis | None:
-    """Mark a queued analysis as running by this worker; None if it is not queued."""
-    with immediate():
-        row = db.session.get(Analysis, analysis_id)
-        if row is None or row.status != Status.QUEUED:
-            return None
-        now = utcnow()
-        row.status, row.stage, row.progress = Status.RUNNING, Stage.STARTING, 0.0
-        row.attempts = (row.attempts or 0) + 1
-        row.worker, row.started_at, row.heartbeat_at = worker_name(), now, now
-        row.error = None
-    return row
-
-
-def _touch(analysis_id: str, **values) -> None:
-    """Update a running analysis's fields and heartbeat; AnalysisDeletedError when it is gone."""
-    res = db.session.execute(
-        update(Analysis)
-        .where(Analysis.id == analysis_id, Analysis.status == Status.RUNNING)
-        .values(heartbeat_at=utcnow(), **values)
+def _mine(analysis_id: str, attempt: int):
+    """The condition of a write that applies only to this worker's attempt at an analysis."""
+    return (
+        Analysis.id == analysis_id,
+        Analysis.status == Status.RUNNING,
+        Analysis.worker == worker_name(),
+        Analysis.attempts == attempt,
     )
-    db.session.commit()
-    if res.rowcount == 0:
-        raise AnalysisDeletedError(analysis_id)
 
 
-def _heartbeat(app: Flask, analysis_id: str, stop: threading.Event) -> None:
+def _claim(analysis_id: str) -> Claimed | None:
+    """Mark a queued analysis as running by this worker; None if it is not queued."""
+
+    def claim() -> Claimed | None:
+        with immediate():
+            row = db.session.get(Analysis, analysis_id)
+            if row is None or row.status != Status.QUEUED:
+                return None
+            now = utcnow()
+            row.status, row.stage, row.progress = Status.RUNNING, Stage.STARTING, 0.0
+            row.attempts = (row.attempts or 0) + 1
+            row.worker, row.started_at, row.heartbeat_at = worker_name(), now, now
+            row.error = None
+            return Claimed(
+                upload_path(row.stored_name),
+                row.original_name,
+                row.sequence_length,
+                row.mode,
+                row.attempts,
+            )
+
+    return retrying(claim, f"claiming analysis {analysis_id}")
+
+
+def _gone_or_taken(analysis_id: str) -> AnalysisDeletedError:
+    """Which of the two a write that matched no row means."""
+    status = db.session.scalar(select(Analysis.status).where(Analysis.id == analysis_id))
+    db.session.commit()  # end the read at once
+    if status is None:
+        return AnalysisDeletedError(analysis_id)
+    return AnalysisTakenOverError(analysis_id)
+
+
+def _touch(analysis_id: str, attempt: int, retries: int = 8, **values) -> None:
+    """Update a running analysis's fields and heartbeat (one short write, retried if locked).
+
+    Raises AnalysisDeletedError when the row is gone, AnalysisTakenOverError when it is no
+    longer this worker's.
+    """
+
+    def touch() -> int:
+        with immediate():
+            res = db.session.execute(
+                update(Analysis)
+                .where(*_mine(analysis_id, attempt))
+                .values(heartbeat_at=utcnow(), **values)
+            )
+            return res.rowcount
+
+    if retrying(touch, f"updating analysis {analysis_id}", attempts=retries) == 0:
+        raise _gone_or_taken(analysis_id)
+
+
+def _heartbeat(app: Flask, analysis_id: str, attempt: int, stop: threading.Event) -> None:
     interval = float(app.config["HEARTBEAT_INTERVAL_S"])
     while not stop.wait(interval):
         with app.app_context():
             try:
-                _touch(analysis_id)
+                _touch(analysis_id, attempt, retries=3)
             except AnalysisDeletedError:
                 return
-            except Exception:  # a locked database must not kill the heartbeat
+            except Exception:  # a locked or full database must not kill the heartbeat
                 log.warning("heartbeat of %s failed", analysis_id, exc_info=True)
-                db.session.rollback()
+            finally:
+                db.session.remove()
 
 
 def run_analysis(app: Flask, analysis_id: str) -> None:
     """Run one queued analysis to the end: done, failed (with a reason), or cancelled."""
     with app.app_context():
-        row = _claim(analysis_id)
-        if row is None:
+        job = _claim(analysis_id)
+        if job is None:
             log.info("analysis %s is not waiting (deleted or already taken)", analysis_id)
             return
-        path, sequence_length, mode = upload_path(row.stored_name), row.sequence_length, row.mode
         stop = threading.Event()
-        beat = threading.Thread(target=_heartbeat, args=(app, analysis_id, stop), daemon=True)
+        beat = threading.Thread(
+            target=_heartbeat, args=(app, analysis_id, job.attempt, stop), daemon=True
+        )
         beat.start()
         last: list = [0.0, None]
 
@@ -97,30 +161,42 @@ def run_analysis(app: Flask, analysis_id: str) -> None:
             now = time.monotonic()
             if stage != last[1] or now - last[0] >= 0.5:
                 last[:] = [now, stage]
-                _touch(analysis_id, stage=stage, progress=round(min(fraction, 0.99), 3))
+                progress_ = round(min(fraction, 0.99), 3)
+                _touch(analysis_id, job.attempt, stage=stage, progress=progress_)
 
         try:
             log.info(
-                "analysing %s (%s, %d frames, %s)", analysis_id, path.name, sequence_length, mode
-            )
+                "analysing %s (%s, %d frames, %s)",
+                analysis_id, job.path.name, job.sequence_length, job.mode,
+            )  # fmt: skip
             detector = detector_for(app)
-            result = detector(path, sequence_length=sequence_length, mode=mode, progress=progress)
-            _finish(analysis_id, result)
+            result = detector(
+                job.path, sequence_length=job.sequence_length, mode=job.mode, progress=progress
+            )
+            _finish(analysis_id, job.attempt, result)
+        except AnalysisTakenOverError:
+            log.warning("analysis %s was queued again by recovery; this attempt stops", analysis_id)
         except AnalysisDeletedError:
             log.info("analysis %s was deleted while running", analysis_id)
             shutil.rmtree(preview_dir(analysis_id), ignore_errors=True)
         except DetectionError as exc:
-            _fail(analysis_id, str(exc).replace(path.name, row.original_name))
+            _fail(analysis_id, job.attempt, str(exc).replace(job.path.name, job.original_name))
         except Exception as exc:
             log.exception("analysis %s crashed", analysis_id)
-            _fail(
-                analysis_id,
-                f"Internal error while analysing ({type(exc).__name__}); the worker's log has "
-                "the details.",
-            )
+            _fail(analysis_id, job.attempt, _internal_reason(exc))
         finally:
             stop.set()
             db.session.remove()
+
+
+def _internal_reason(exc: Exception) -> str:
+    if is_disk_full(exc):
+        return "The server's disk was full while analysing; try again later."
+    if is_locked(exc):
+        return "The database stayed busy while analysing; try again."
+    return (
+        f"Internal error while analysing ({type(exc).__name__}); the worker's log has the details."
+    )
 
 
 def _write_previews(analysis_id: str, result) -> int:
@@ -133,36 +209,66 @@ def _write_previews(analysis_id: str, result) -> int:
     return len(result.previews)
 
 
-def _finish(analysis_id: str, result) -> None:
+def _finish(analysis_id: str, attempt: int, result) -> None:
     count = _write_previews(analysis_id, result)
     data = result.to_dict()
     data["file"] = None  # the server-side path is nobody's business
     ck = result.checkpoint
-    with immediate():
-        row = db.session.get(Analysis, analysis_id)
-        if row is None or row.status != Status.RUNNING:
-            raise AnalysisDeletedError(analysis_id)
-        row.status, row.stage, row.progress = Status.DONE, None, 1.0
-        row.verdict, row.p_fake, row.confidence = result.verdict, result.p_fake, result.confidence
-        row.frames_sampled = result.frames_sampled
-        row.frames_used = result.frames_used
-        row.frames_without_face = result.frames_without_face
-        row.frame_scores = data["frame_scores"]
-        row.timings = data["timings"]
-        row.result = data
-        row.checkpoint_name, row.checkpoint_sha256 = ck.name, ck.sha256
-        row.checkpoint_frames, row.checkpoint_note = ck.sequence_length, ck.note
-        row.checkpoint_demo, row.checkpoint_warning = ck.demo, ck.warning
-        row.preview_count = count
-        row.finished_at = utcnow()
+    values = {
+        "status": Status.DONE,
+        "stage": None,
+        "progress": 1.0,
+        "verdict": result.verdict,
+        "p_fake": result.p_fake,
+        "confidence": result.confidence,
+        "frames_sampled": result.frames_sampled,
+        "frames_used": result.frames_used,
+        "frames_without_face": result.frames_without_face,
+        "frame_scores": data["frame_scores"],
+        "timings": data["timings"],
+        "result": data,
+        "checkpoint_name": ck.name,
+        "checkpoint_sha256": ck.sha256,
+        "checkpoint_frames": ck.sequence_length,
+        "checkpoint_note": ck.note,
+        "checkpoint_demo": ck.demo,
+        "checkpoint_warning": ck.warning,
+        "preview_count": count,
+        "finished_at": utcnow(),
+    }
+    _touch(analysis_id, attempt, **values)
     log.info("analysis %s done: %s p_fake=%s", analysis_id, result.verdict, result.p_fake)
 
 
-def _fail(analysis_id: str, message: str) -> None:
-    db.session.rollback()
-    with immediate():
-        row = db.session.get(Analysis, analysis_id)
-        if row is not None:
-            row.status, row.stage, row.error = Status.FAILED, None, message
-            row.finished_at = utcnow()
-    log.info("analysis %s failed: %s", analysis_id, message)
+def _fail(analysis_id: str, attempt: int, message: str) -> None:
+    """Record a failure, trying again for a while if the database is locked or full.
+
+    When even that fails the row stays ``running`` with a heartbeat that no longer moves:
+    recovery fails or retries it once the heartbeat is stale, whoever owns it.
+    """
+
+    def fail() -> int:
+        with immediate():
+            res = db.session.execute(
+                update(Analysis)
+                .where(*_mine(analysis_id, attempt))
+                .values(status=Status.FAILED, stage=None, error=message, finished_at=utcnow())
+            )
+            return res.rowcount
+
+    try:
+        changed = retrying(
+            fail,
+            f"recording the failure of {analysis_id}",
+            attempts=FAIL_ATTEMPTS,
+            retry_on=lambda exc: is_locked(exc) or is_disk_full(exc),
+        )
+    except Exception:
+        log.exception(
+            "could not record the failure of analysis %s (%s); recovery will fail it when its "
+            "heartbeat is stale",
+            analysis_id, message,
+        )  # fmt: skip
+        return
+    if changed:
+        log.info("analysis %s failed: %s", analysis_id, message)

@@ -66,3 +66,21 @@ def test_recovery_requeues_analyses_lost_from_the_queue(app, client, video_bytes
     assert recovery.recover_interrupted(app) == [aid]
     with app.app_context():
         assert queue.pending_ids() == {aid}
+
+
+def test_recovery_takes_back_stale_analyses_of_this_very_worker(app, client, video_bytes) -> None:
+    """Issue 8, failure 2: a live worker whose writes failed kept its analysis `running`."""
+    from deepfake_web.jobs.worker import worker_name
+
+    aid = post_api(client, video_bytes).json["id"]
+    drain_queue()
+    _mark_running(app, aid, worker_name(), attempts=1, beat_age_s=5)
+    assert recovery.recover_interrupted(app) == []  # fresh heartbeat: it is working
+    _mark_running(app, aid, worker_name(), attempts=1, beat_age_s=3600)
+    assert recovery.recover_interrupted(app) == [aid]  # its heartbeat stopped an hour ago
+    _mark_running(app, aid, worker_name(), attempts=2, beat_age_s=3600)
+    drain_queue()
+    assert recovery.recover_interrupted(app) == []
+    with app.app_context():
+        a = db.session.get(Analysis, aid)
+        assert a.status == "failed" and "2 attempts" in a.error

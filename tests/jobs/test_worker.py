@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -10,7 +13,7 @@ from sqlalchemy import text
 
 from deepfake_web.jobs import worker
 from deepfake_web.web.extensions import db
-from tests.factories.media import noise_frames
+from tests.factories.media import noise_frames, write_video
 from tests.factories.web import make_app, post_api, rows, run_job
 
 # --- jobs (run in-process here; through the real worker in test_worker_process.py) -----
@@ -118,3 +121,84 @@ def test_the_configured_device_reaches_the_engine(tmp_path: Path, video_bytes, d
         assert a.status == "failed" and "CUDA was requested" in a.error
     else:
         assert a.status == "done" and a.error is None
+
+
+# --- the database under concurrent writers, and failures that must be recorded -----------
+
+
+def _commit_elsewhere(app, aid: str) -> None:
+    """Another connection (an upload, say) commits a write, as from another process."""
+    from sqlalchemy import update
+
+    from deepfake_web.web.database import immediate
+    from deepfake_web.web.models import Analysis
+
+    def write() -> None:
+        with app.app_context():
+            with immediate():
+                db.session.execute(update(Analysis).where(Analysis.id == aid).values(fps=1.0))
+            db.session.remove()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    thread.join()
+
+
+def test_a_write_committed_during_an_analysis_does_not_fail_it(
+    app, client, video_bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 8, failure 1: a read snapshot left open made the first progress update fail."""
+    from deepfake_web.detection.stages import Stage
+
+    aid = post_api(client, video_bytes).json["id"]
+    other_clip = write_video(tmp_path / "o.mp4", noise_frames(8, 160, 120, seed=9)).read_bytes()
+    other = post_api(client, other_clip, name="o.mp4").json["id"]
+    real = worker.detector_for
+
+    def committing_detector(app_):
+        detector = real(app_)
+
+        def run(path, progress, **kwargs):
+            _commit_elsewhere(app, other)
+            progress(Stage.READING_VIDEO, 0.1)  # the first progress write after that commit
+            return detector(path, progress=progress, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(worker, "detector_for", committing_detector)
+    a = run_job(app, aid)
+    assert a.status == "done", a.error
+
+
+def test_failure_is_recorded_even_while_the_database_is_locked(
+    tmp_path: Path, video_bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 8, failure 2: recording a failure that met a locked database left `running`."""
+    from deepfake_web.detection.errors import MediaError
+    from tests.factories.media import write_tiny_published
+
+    app = make_app(tmp_path, SQLITE_BUSY_TIMEOUT_MS=100)
+    write_tiny_published(Path(app.config["MODELS_DIR"]) / "model_90_acc_20_frames_test_data.pt")
+    aid = post_api(app.test_client(), video_bytes).json["id"]
+    db_path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    locked = threading.Event()
+
+    def hold_the_write_lock() -> None:
+        con = sqlite3.connect(db_path, isolation_level=None)
+        con.execute("BEGIN IMMEDIATE")
+        locked.set()
+        time.sleep(1.5)
+        con.execute("ROLLBACK")
+        con.close()
+
+    def failing_detector(app_):
+        def run(path, **kwargs):
+            threading.Thread(target=hold_the_write_lock).start()
+            locked.wait(5)
+            raise MediaError("the decoder gave up")
+
+        return run
+
+    monkeypatch.setattr(worker, "detector_for", failing_detector)
+    a = run_job(app, aid)
+    assert a.status == "failed" and a.error == "the decoder gave up"
