@@ -54,8 +54,15 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
 
 
 def temporary_owner(path: Path) -> int | None:
-    """The pid in a name made by :func:`temporary_name` (None for other names)."""
+    """The pid in a temporary name (``.name.<pid>.tmp``, or ``.name.<pid>.tmp.<ext>`` when
+    the suffix was kept); None for other names."""
     parts = path.name.split(".")
-    if not path.name.startswith(".") or len(parts) < 4 or parts[-1] != "tmp":
+    if not path.name.startswith(".") or len(parts) < 4:
         return None
-    return int(parts[-2]) if parts[-2].isdigit() else None
+    if parts[-1] == "tmp":
+        pid = parts[-2]
+    elif parts[-2] == "tmp" and len(parts) >= 5:
+        pid = parts[-3]
+    else:
+        return None
+    return int(pid) if pid.isdigit() else None

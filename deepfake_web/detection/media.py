@@ -110,7 +110,10 @@ def _fourcc_name(value: float) -> str:
 
 
 def _open_video(path: Path) -> cv2.VideoCapture:
-    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    try:
+        cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    except cv2.error as exc:
+        raise UnsupportedMediaError(f"{path.name} could not be opened as a video.") from exc
     if not cap.isOpened():
         cap.release()
         raise UnsupportedMediaError(
@@ -130,7 +133,13 @@ def probe(path: str | os.PathLike) -> MediaInfo:
             with Image.open(p) as im:
                 width, height = im.size
                 fmt = (im.format or "unknown").lower()
-        except (UnidentifiedImageError, OSError) as exc:
+        except Image.DecompressionBombError as exc:  # header claims a gigantic image
+            raise MediaLimitError(
+                f"{p.name} declares an image too large to decode safely (a decompression bomb)."
+            ) from exc
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
+            if isinstance(exc, OSError) and exc.errno is not None:
+                raise  # the machine's trouble (a full disk, a vanished file), not the file's
             raise UnsupportedMediaError(f"{p.name} is not a readable image.") from exc
         return MediaInfo(str(p), "image", width, height, 0.0, 1, 0.0, fmt)
 

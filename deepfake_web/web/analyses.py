@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 from flask import abort, current_app
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, select
 
 from deepfake_web.detection.models_folder import CheckpointChoice
@@ -23,6 +24,7 @@ from .database import immediate
 from .errors import ServerBusyError, StoredFileGoneError
 from .extensions import db
 from .models import ACTIVE, Analysis, Status, new_id
+from .ratelimit import client_address
 from .storage import preview_dir, upload_path
 from .upload.validation import ReceivedFile, choose_checkpoint
 
@@ -96,8 +98,12 @@ def create(
             )
             db.session.add(analysis)
         dest = upload_path(analysis.stored_name)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(received.path, dest)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(received.path, dest)
+        except BaseException:
+            _forget(analysis.id)
+            raise
     except BaseException:
         received.discard()
         raise
@@ -120,9 +126,14 @@ def rerun(original: Analysis) -> Analysis:
         db.session.add(analysis)
     dest = upload_path(analysis.stored_name)
     try:
-        os.link(source, dest)  # same bytes, no copy; each analysis owns its own name
-    except OSError:
-        shutil.copyfile(source, dest)
+        try:
+            os.link(source, dest)  # same bytes, no copy; each analysis owns its own name
+        except OSError:
+            shutil.copyfile(source, dest)
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        _forget(analysis.id)
+        raise
     _enqueue(analysis)
     return analysis
 
@@ -136,12 +147,35 @@ def delete(analysis: Analysis) -> None:
     shutil.rmtree(preview_dir(analysis_id), ignore_errors=True)
 
 
+def _forget(analysis_id: str) -> None:
+    """Remove a row whose file could not be stored (best effort: the error is what matters)."""
+    try:
+        with immediate():
+            db.session.execute(sql_delete(Analysis).where(Analysis.id == analysis_id))
+    except Exception:
+        log.exception("could not remove the row of analysis %s after a failed store", analysis_id)
+
+
 def _check_capacity() -> None:
+    """Refuse (503, Retry-After) when the queue is full, or this client holds its share of it."""
+    config = current_app.config
     active = db.session.scalar(select(func.count()).where(Analysis.status.in_(ACTIVE)))
-    if active >= int(current_app.config["QUEUE_LIMIT"]):
+    if active >= int(config["QUEUE_LIMIT"]):
         raise ServerBusyError(
             f"The server is busy ({active} analyses waiting or running). Try again later."
         )
+    share = config.get("QUEUE_LIMIT_PER_CLIENT")
+    if share:
+        mine = db.session.scalar(
+            select(func.count()).where(
+                Analysis.status.in_(ACTIVE), Analysis.client == client_address()
+            )
+        )
+        if mine >= int(share):
+            raise ServerBusyError(
+                f"You already have {mine} analyses waiting or running, the most one client may "
+                "have at once so that others get their turn. Try again when one has finished."
+            )
 
 
 def _new_row(
@@ -160,15 +194,25 @@ def _new_row(
         checkpoint_warning=choice.info.warning,
         status=Status.QUEUED,
         stage=Stage.QUEUED,
+        client=client_address(),
         **facts,
     )
 
 
 def _enqueue(analysis: Analysis) -> None:
+    """Queue the analysis; when the queue cannot take it, the row says so (never a 500).
+
+    Should even that write fail, the row stays queued and recovery queues it again.
+    """
     try:
         queue.enqueue(analysis.id)
     except Exception:
         log.exception("could not queue analysis %s", analysis.id)
-        analysis.status, analysis.stage = Status.FAILED, None
-        analysis.error = "The analysis could not be queued (the task queue is unavailable)."
-        db.session.commit()
+        try:
+            with immediate():
+                row = db.session.get(Analysis, analysis.id)
+                if row is not None:
+                    row.status, row.stage = Status.FAILED, None
+                    row.error = "The analysis could not be queued (the task queue is unavailable)."
+        except Exception:
+            log.exception("could not mark analysis %s as not queued", analysis.id)

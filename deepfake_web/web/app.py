@@ -15,15 +15,17 @@ from flask import Flask
 from deepfake_web.jobs import queue
 from deepfake_web.paths import PROJECT_ROOT, default_instance_path
 
-from . import database, errors, filters, security, storage
+from . import database, errors, filters, ratelimit, security, storage
 from .api.views import bp as api_bp
+from .auth import access
+from .auth.views import bp as auth_bp
 from .config import configure
-from .extensions import csrf, db, migrate
+from .extensions import csrf, db, limiter, migrate
 from .history.views import bp as history_bp
 from .results.views import bp as results_bp
 from .upload.views import bp as upload_bp
 
-BLUEPRINTS = (upload_bp, results_bp, history_bp, api_bp)
+BLUEPRINTS = (upload_bp, results_bp, history_bp, api_bp, auth_bp)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -54,16 +56,20 @@ def register_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    """Database (with its SQLite settings), migrations, CSRF protection and the task queue."""
+    """Database (with its SQLite settings and file check), migrations, CSRF protection, the
+    access token, rate limits (behind trusted proxies only) and the task queue."""
+    ratelimit.trust_proxies(app)
     db.init_app(app)
     database.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    access.init_app(app)
+    limiter.init_app(app)
     queue.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    """The upload, results, history and API blueprints."""
+    """The upload, results, history, API and sign-in blueprints."""
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
 

@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "SQLITE_BUSY_TIMEOUT_MS": 10_000,
     # Background analyses.
     "QUEUE_LIMIT": 20,  # queued + running analyses before uploads get "busy, try later"
+    "QUEUE_LIMIT_PER_CLIENT": 10,  # of those, how many one client may hold (None: no share)
     "ANALYSIS_MAX_ATTEMPTS": 2,  # a worker crash is retried once, then marked failed
     "HEARTBEAT_INTERVAL_S": 10,
     "HEARTBEAT_STALE_S": 120,  # a running analysis silent for this long is recovered
@@ -52,8 +53,21 @@ DEFAULTS: dict[str, Any] = {
     "MAX_SEQUENCE_LENGTH": 300,
     # Pages.
     "HISTORY_PER_PAGE": 25,
-    # Optional token for scripts calling the JSON API without a browser session.
+    # Access token: when set, nothing changes state without it (Bearer header for scripts,
+    # the sign-in page for browsers); reading stays open. None: anyone may change things.
     "API_TOKEN": None,
+    # Per-client fairness (a client is its address; see TRUSTED_PROXIES).
+    "UPLOAD_RATE_LIMIT": "30 per minute;300 per hour",  # uploads and re-runs, per client
+    "SIGN_IN_RATE_LIMIT": "10 per minute",  # sign-in attempts, per client
+    "RATELIMIT_STORAGE_URI": None,  # None: sqlite in the instance folder; or redis://host
+    "RATELIMIT_HEADERS_ENABLED": True,  # X-RateLimit-* and Retry-After
+    "RATELIMIT_SWALLOW_ERRORS": True,  # a broken counter store must not refuse uploads
+    # Proxies in front of gunicorn whose X-Forwarded-For/-Proto are honoured (nginx: 1).
+    "TRUSTED_PROXIES": 0,
+    # Uploads in transit left by a killed process are removed when older than this (and
+    # their process is gone), or older than INCOMING_MAX_AGE_S whatever their process.
+    "INCOMING_GRACE_S": 300,
+    "INCOMING_MAX_AGE_S": 6 * 3600,
     "WTF_CSRF_TIME_LIMIT": None,  # tokens live as long as the session
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_HTTPONLY": True,
@@ -77,6 +91,8 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     cfg.setdefault("PREVIEW_DIR", str(instance / "previews"))
     if not cfg.get("SQLALCHEMY_DATABASE_URI"):
         cfg["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'deepfake.db'}"
+    if not cfg.get("RATELIMIT_STORAGE_URI"):
+        cfg["RATELIMIT_STORAGE_URI"] = f"sqlite:///{instance / 'ratelimit.db'}"
     if not cfg.get("QUEUE_URL"):
         cfg["QUEUE_URL"] = f"sqlite:///{instance / 'queue.db'}"
     if not cfg.get("SECRET_KEY"):

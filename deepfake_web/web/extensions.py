@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
+
+from .ratelimit import client_address
 
 
 class Base(DeclarativeBase):
@@ -15,3 +18,4 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
+limiter = Limiter(key_func=client_address)  # limits on the upload and sign-in views only

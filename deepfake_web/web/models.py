@@ -72,6 +72,8 @@ class Analysis(db.Model):
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     worker: Mapped[str | None] = mapped_column(String(120))
+    # Who asked (the client's address): each client's share of the queue is counted by it.
+    client: Mapped[str | None] = mapped_column(String(64), index=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The answer.
     verdict: Mapped[str | None] = mapped_column(String(16), index=True)

@@ -5,6 +5,7 @@ Every path and file name of stored data is made here, for the web and the worker
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Literal
@@ -29,6 +30,15 @@ def upload_path(stored_name: str) -> Path:
 def incoming_dir() -> Path:
     """Where uploads are written while they arrive and are checked."""
     return Path(current_app.config["UPLOAD_DIR"]) / "incoming"
+
+
+def incoming_name(token: str, extension: str) -> str:
+    """``.<token>.<pid>.tmp<ext>``: an upload in transit, named for the process writing it.
+
+    The pid tells the sweep (:mod:`deepfake_web.jobs.sweep`) whether the writer still
+    lives; the media extension stays last because the media checks read it.
+    """
+    return f".{token}.{os.getpid()}.tmp{extension}"
 
 
 def preview_dir(analysis_id: str) -> Path:

@@ -2,12 +2,12 @@
 
 Unsafe methods need the CSRF token of a browser session (header ``X-CSRFToken``, from
 ``GET /api/csrf`` or the page's meta tag), or ``Authorization: Bearer <API_TOKEN>`` when
-the server is configured with an API token.
+the server is configured with an API token; with a token, a session's CSRF token counts
+only when that session signed in (:mod:`..auth.access`).
 """
 
 from __future__ import annotations
 
-import hmac
 from functools import partial
 
 from flask import Blueprint, current_app, jsonify, request, url_for
@@ -16,9 +16,11 @@ from flask_wtf.csrf import generate_csrf
 from deepfake_web.detection.checkpoint_info import file_sha256
 
 from .. import analyses
-from ..extensions import csrf
+from ..auth.access import bearer_ok
+from ..extensions import csrf, limiter
 from ..history.search import Filters, search
 from ..models import Analysis, Status, iso
+from ..ratelimit import upload_limit
 from ..storage import preview_name
 from ..upload.validation import (
     choose_checkpoint,
@@ -34,12 +36,14 @@ csrf.exempt(bp)  # checked below, so that token-authenticated scripts can skip i
 
 @bp.before_request
 def check_csrf() -> None:
-    """Require a CSRF token (or the API token) on every request that changes something."""
+    """Require a CSRF token (or the API token) on every request that changes something.
+
+    With ``API_TOKEN`` set, the access check (:mod:`..auth.access`) has already refused
+    requests that carry neither the token nor a signed-in session.
+    """
     if request.method in ("GET", "HEAD", "OPTIONS") or not current_app.config["WTF_CSRF_ENABLED"]:
         return
-    token = current_app.config.get("API_TOKEN")
-    auth = request.headers.get("Authorization", "")
-    if token and auth.startswith("Bearer ") and hmac.compare_digest(auth[7:], str(token)):
+    if bearer_ok():
         return
     csrf.protect()
 
@@ -100,6 +104,7 @@ def models():
 
 
 @bp.post("/analyses")
+@limiter.shared_limit(upload_limit, scope="uploads")
 def create():
     """Upload ``file`` with ``sequence_length`` (and optional ``mode``, ``force``)."""
     sequence_length = parse_sequence_length(request.form.get("sequence_length"))
@@ -135,6 +140,7 @@ def analysis(analysis_id: str):
 
 
 @bp.post("/analyses/<analysis_id>/rerun")
+@limiter.shared_limit(upload_limit, scope="uploads")
 def rerun(analysis_id: str):
     """Analyse the stored file again with the same settings."""
     analysis = analyses.rerun(analyses.get_or_404(analysis_id))

@@ -15,8 +15,10 @@ from flask import (
 
 from .. import analyses
 from ..errors import RequestRefusedError
+from ..extensions import limiter
 from ..forms import ConfirmForm
 from ..models import Status
+from ..ratelimit import upload_limit
 from ..storage import PREVIEW_NAME, preview_dir
 from .chart import build_chart
 
@@ -59,6 +61,7 @@ def preview(analysis_id: str, name: str):
 
 
 @bp.post("/<analysis_id>/rerun")
+@limiter.shared_limit(upload_limit, scope="uploads")
 def rerun(analysis_id: str):
     """Analyse the stored file again with the same settings."""
     original = analyses.get_or_404(analysis_id)

@@ -10,8 +10,9 @@ engine's media module (OpenCV, PIL).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
-import tempfile
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +36,11 @@ from deepfake_web.detection.models_folder import INSTALL_HINT, CheckpointChoice,
 from deepfake_web.detection.modes import Mode
 
 from ..config import engine_config
-from ..errors import InvalidUploadError, ModelUnavailableError
-from ..storage import incoming_dir
+from ..errors import InvalidUploadError, ModelUnavailableError, is_disk_full
+from ..storage import incoming_dir, incoming_name
+
+log = logging.getLogger(__name__)
+MAX_NAME_LENGTH = 200
 
 
 @dataclass
@@ -99,10 +103,24 @@ def choose_checkpoint(sequence_length: int, mode: Mode) -> CheckpointChoice:
 
 
 def display_name(filename: str) -> str:
-    """The original name, trimmed to something safe to show (never used as a path)."""
+    """The original name, made safe to show (never used as a path), at most 200 characters.
+
+    A long name is shortened in its stem, so that its extension (what the type check
+    reads) is kept.
+    """
     name = os.path.basename(filename.replace("\\", "/")).strip()
-    name = "".join(ch for ch in name if ch.isprintable())
-    return name[:200] or "upload"
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    if len(name) > MAX_NAME_LENGTH:
+        stem, ext = os.path.splitext(name)
+        if len(ext) > 16:  # not an extension anyone reads
+            stem, ext = name, ""
+        name = stem[: MAX_NAME_LENGTH - len(ext)] + ext
+    return name or "upload"
+
+
+def upload_extension(name: str) -> str:
+    """The lower-case extension of a display name (``""`` when it has none)."""
+    return os.path.splitext(name)[1].lower()
 
 
 def receive(file: FileStorage | None) -> ReceivedFile:
@@ -113,17 +131,16 @@ def receive(file: FileStorage | None) -> ReceivedFile:
     if file is None or not file.filename:
         raise InvalidUploadError("Choose a video or image file to analyse.")
     name = display_name(file.filename)
-    ext = Path(name).suffix.lower()
+    ext = upload_extension(name)
     if ext not in SUPPORTED_EXTENSIONS:
         allowed = ", ".join(sorted(e.lstrip(".") for e in SUPPORTED_EXTENSIONS))
         raise InvalidUploadError(f"“{name}” is not a supported file type. Allowed: {allowed}.", 415)
     folder = incoming_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=ext, dir=folder)
-    path = Path(tmp)
+    path = folder / incoming_name(secrets.token_hex(8), ext)
     digest, size = hashlib.sha256(), 0
     try:
-        with os.fdopen(fd, "wb") as out:
+        with open(path, "xb") as out:
             for chunk in iter(lambda: file.stream.read(1 << 20), b""):
                 digest.update(chunk)
                 out.write(chunk)
@@ -150,3 +167,8 @@ def _check_content(path: Path, name: str, ext: str) -> MediaInfo:
         raise InvalidUploadError(
             f"“{name}” is not a readable {kind} (its content does not match “{ext}”).", 415
         ) from exc
+    except Exception as exc:  # a decoder's surprise on hostile input: refuse, with a reason
+        if is_disk_full(exc):
+            raise  # the server's trouble, answered as such (503)
+        log.warning("reading %s failed unexpectedly", name, exc_info=True)
+        raise InvalidUploadError(f"“{name}” could not be read as a video or image.", 422) from exc

@@ -10,8 +10,9 @@ from deepfake_web.detection.config import DEFAULT_SEQUENCE_LENGTH
 
 from .. import analyses
 from ..errors import RequestRefusedError
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import Analysis
+from ..ratelimit import upload_limit
 from .forms import UploadForm
 from .validation import choose_checkpoint, models_folder, parse_mode, parse_sequence_length, receive
 
@@ -52,6 +53,7 @@ def index():
 
 
 @bp.post("/")
+@limiter.shared_limit(upload_limit, scope="uploads")
 def submit():
     """Receive a file from the form (the no-JavaScript path) and start its analysis."""
     form = _form()
