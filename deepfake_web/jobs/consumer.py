@@ -15,6 +15,7 @@ from huey import crontab
 from . import queue
 from .detectors import warm_up
 from .recovery import recover_interrupted
+from .sweep import sweep_incoming
 from .worker import run_analysis
 
 log = logging.getLogger(__name__)
@@ -36,16 +37,23 @@ def bind(app: Flask) -> None:
 
 @queue.huey.on_startup()
 def recover_on_startup() -> None:
-    """When the worker starts: resume or fail what a dead worker left, then load the model."""
+    """When the worker starts: resume or fail what a dead worker left, remove orphaned
+    uploads in transit, then load the model."""
     app = _bound_app()
     recover_interrupted(app)
+    sweep_incoming(app)
     warm_up(app)
 
 
 @queue.huey.periodic_task(crontab(minute="*"), name="recover")
 def recover_periodically() -> None:
-    """Every minute, recover analyses whose worker stopped sending heartbeats."""
-    recover_interrupted(_bound_app())
+    """Every minute, recover analyses whose worker stopped sending heartbeats, and remove
+    orphaned uploads in transit."""
+    app = _bound_app()
+    try:
+        recover_interrupted(app)
+    finally:
+        sweep_incoming(app)
 
 
 def run(app: Flask, threads: int) -> None:

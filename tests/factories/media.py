@@ -106,3 +106,21 @@ def plain_frames(n: int, w: int = 320, h: int = 240) -> list[np.ndarray]:
         img[20:60, x : x + 40] = 255
         out.append(img)
     return out
+
+
+def bomb_png(width: int, height: int) -> bytes:
+    """A valid 1-bit PNG of ``width``×``height`` that compresses to kilobytes (a pixel bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    row = b"\x00" * (1 + (width + 7) // 8)  # filter byte + one bit per pixel
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
