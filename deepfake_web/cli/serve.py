@@ -26,6 +26,8 @@ def worker(threads: int | None) -> None:
     from deepfake_web.web.app import create_app
 
     app = create_app()
+    if not logging.getLogger("deepfake_web").level:  # the service's log: what ran, what failed
+        logging.getLogger("deepfake_web").setLevel(logging.INFO)
     if threads is None:
         threads = int(app.config["WORKER_THREADS"])
     click.echo(f"worker: queue {app.config['QUEUE_URL']}, models {app.config['MODELS_DIR']}")

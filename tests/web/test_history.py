@@ -87,3 +87,15 @@ def test_history_links_keep_filters_across_pages(filled, client) -> None:
     assert "page=2" not in page  # 20 clips fit on one page
     full = client.get("/history?sort=name&order=asc").get_data(as_text=True)
     assert re.search(r'href="/history\?page=2&amp;sort=name&amp;order=asc"', full)
+
+
+def test_extreme_pages_and_dates_are_not_errors(client) -> None:
+    """Found by the reliability suite: a huge page number or the last date were 500s."""
+    for query in (
+        "page=99999999999999999999&per_page=-5",
+        "page=-1&per_page=0",
+        "from=0001-01-01&to=9999-12-31",
+    ):
+        res = client.get(f"/api/analyses?{query}")
+        assert res.status_code == 200, (query, res.json)
+        assert client.get(f"/history?{query}").status_code == 200

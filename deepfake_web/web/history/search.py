@@ -11,6 +11,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import ACTIVE, VERDICTS, Analysis, Status
 
+MAX_PAGE = 1_000_000
 SORTS = {
     "created": Analysis.created_at,
     "name": Analysis.original_name,
@@ -87,12 +88,14 @@ def search(filters: Filters, page: int, per_page: int):
     if filters.date_from:
         start = datetime.combine(filters.date_from, time.min, tzinfo=UTC)
         stmt = stmt.where(Analysis.created_at >= start)
-    if filters.date_to:
+    if filters.date_to and filters.date_to < date.max:
         end = datetime.combine(filters.date_to + timedelta(days=1), time.min, tzinfo=UTC)
         stmt = stmt.where(Analysis.created_at < end)
     column = SORTS[filters.sort]
     primary = column.asc() if filters.order == "asc" else column.desc()
     stmt = stmt.order_by(primary.nulls_last(), Analysis.created_at.desc(), Analysis.id)
+    page = min(max(page, 1), MAX_PAGE)  # a page number SQLite's OFFSET can hold
+    per_page = min(max(per_page, 1), 200)
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False, max_per_page=200)
 
 
