@@ -175,8 +175,8 @@ def retrying(
             db.session.rollback()
             if attempt == attempts or not retry_on(exc):
                 raise
-            log.warning("%s: %s; trying again (%d/%d)", what, exc.__class__.__name__,
-                        attempt, attempts)  # fmt: skip
+            reason = getattr(exc, "orig", None) or exc  # e.g. "database is locked"
+            log.warning("%s: %s; trying again (%d/%d)", what, reason, attempt, attempts)
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, max_delay_s)
     raise AssertionError("unreachable")  # pragma: no cover

@@ -214,14 +214,19 @@ class LiveServer:
             )  # fmt: skip
         deadline = time.monotonic() + timeout
         probe = Client(self.port)
+        worker_seen: float | None = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"serve exited ({self.proc.returncode}):\n{self.log_tail()}")
             text = self.log_text()
             warm = text.count("warmed up") + text.count("nothing to warm up")
-            if warm > mark and probe.get("/api/models").status == 200:
-                return
+            if worker_seen is None and self.worker_pid() is not None:
+                worker_seen = time.monotonic()
+            quiet = worker_seen is not None and time.monotonic() - worker_seen > 30
+            if (warm > mark or quiet) and probe.get("/api/models").status == 200:
+                return  # (a worker that logs no warm-up has had 30 s to load the model)
             time.sleep(0.3)
+        self.stop()
         raise RuntimeError(f"serve did not start in {timeout} s:\n{self.log_tail()}")
 
     def descendants(self) -> list[int]:
