@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.factories.media import NO_MEDIA_REASON, SHARED_MEDIA, plain_frames, write_video
+from tests.factories.training import Pipeline, train_synthetic
 from tests.factories.web import make_app
 
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
@@ -44,6 +45,14 @@ def _random_published(path: Path, seed: int) -> Path:
         net.lstm.weight_ih_l0.mul_(4.0)
     torch.save(net.state_dict(), path)
     return path
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    """A checkpoint trained, calibrated and evaluated on the synthetic set (needs media)."""
+    if not SHARED_MEDIA.is_dir():
+        pytest.skip(NO_MEDIA_REASON)
+    return train_synthetic(tmp_path_factory.mktemp("pipeline"))
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,9 @@
 """The whole pipeline through the commands on the synthetic set: it must learn the task.
 
-One module-scoped run (about three minutes on 2 CPU cores): ``dataset synth`` → ``dataset
-index`` → ``faces`` → ``features`` (random backbone) → ``train`` → ``calibrate`` →
-``evaluate``. The tests then check what each step left behind.
+One session-scoped run (the ``pipeline`` fixture of ``tests/conftest.py``, about three
+minutes on 2 CPU cores): ``dataset synth`` → ``dataset index`` → ``faces`` → ``features``
+(random backbone) → ``train`` → ``calibrate`` → ``evaluate``.
+The tests then check what each step left behind.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import csv
 import io
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,76 +28,10 @@ from deepfake_web.training.backbone import load_backbone, state_sha256
 from deepfake_web.training.manifest import read_manifest, write_manifest
 from deepfake_web.training.splits import check_disjoint
 from deepfake_web.training.synthetic import WARNING
-from tests.factories.media import SHARED_MEDIA
+from tests.factories.training import SYNTHETIC_FRAMES as FRAMES
+from tests.factories.training import Pipeline, run
 
 pytestmark = [pytest.mark.media, pytest.mark.slow]
-
-FRAMES = 6
-
-
-def run(*args: str) -> str:
-    """Run a deepfake-web command in-process; fail with its output if it fails."""
-    res = CliRunner().invoke(cli, list(args))
-    assert res.exit_code == 0, res.output + repr(res.exception)
-    return res.output
-
-
-@dataclass
-class Pipeline:
-    root: Path
-    data: Path
-    manifest: Path
-    cache: Path
-    models: Path
-    reports: Path
-    checkpoint: Path
-    outputs: dict
-
-
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
-    root = tmp_path_factory.mktemp("pipeline")
-    data, cache, models, reports = (root / n for n in ("synthetic", "cache", "models", "reports"))
-    out = {}
-    out["synth"] = run("dataset", "synth", str(data), "--media", str(SHARED_MEDIA))
-    out["index"] = run("dataset", "index", str(data), "--val", "0.25", "--test", "0.25")
-    manifest = data / "manifest.csv"
-    common = ["--cache", str(cache)]
-    out["faces"] = run("faces", str(manifest), "--frames", str(FRAMES), "--workers", "2", *common)
-    out["features"] = run(
-        "features", str(manifest), "--frames", str(FRAMES), "--backbone-weights", "none", *common
-    )
-    out["train"] = run(
-        "train",
-        str(manifest),
-        "--frames",
-        str(FRAMES),
-        "--cache-frames",
-        str(FRAMES),
-        "--backbone-weights",
-        "none",
-        "--hidden-size",
-        "32",
-        "--lr",
-        "3e-3",
-        "--epochs",
-        "40",
-        "--patience",
-        "10",
-        "--models-dir",
-        str(models),
-        "--report-dir",
-        str(reports / "training"),
-        *common,
-    )
-    checkpoint = Path(re.search(r"Saved (\S+\.pt)", out["train"])[1])
-    out["calibrate"] = run(
-        "calibrate", str(checkpoint), str(manifest), "--out", str(reports / "calibration"), *common
-    )
-    out["evaluate"] = run(
-        "evaluate", str(checkpoint), str(manifest), "--out", str(reports / "evaluation"), *common
-    )
-    return Pipeline(root, data, manifest, cache, models, reports, checkpoint, out)
 
 
 def test_synthetic_set_says_so_and_its_splits_share_no_identity(pipeline: Pipeline) -> None:
