@@ -5,9 +5,13 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
+
+from deepfake_web.detection.cards import card_files
+from deepfake_web.files import replacing
 
 from .plots import histogram_plot, reliability_plot, roc_plot
 from .scoring import VideoScore
@@ -214,3 +218,11 @@ def write_calibration(out: str | os.PathLike, result: dict, y, p) -> dict[str, s
     ]
     files["markdown"].write_text("\n".join(lines))
     return {k: str(v) for k, v in files.items()}
+
+
+def keep_in_card(checkpoint: str | os.PathLike, kind: str, files: dict[str, str]) -> None:
+    """Copy a calibrate / evaluate report's JSON and plots into the checkpoint's card folder."""
+    for role, dest in card_files(checkpoint, kind).items():
+        if role in files:
+            with replacing(dest) as tmp:
+                shutil.copyfile(files[role], tmp)

@@ -30,7 +30,7 @@ from .facecache import FaceCache, FaceSettings, require_faces
 from .features import FeatureCache
 from .manifest import Manifest, read_manifest
 from .metrics import binary_metrics, summarise, verdict
-from .report import write_calibration, write_evaluation
+from .report import keep_in_card, write_calibration, write_evaluation
 from .scoring import Progress, describe_split, labels_and_scores, score_entries
 from .sequences import load_videos
 from .synthetic import WARNING as SYNTHETIC_WARNING
@@ -389,6 +389,8 @@ def calibrate_run(
         "data_short": _short(manifest, split),
     }
     result["files"] = write_calibration(out, result, y, p)
+    if not dry_run:
+        keep_in_card(checkpoint, "calibration", result["files"])
     return result
 
 
@@ -460,4 +462,5 @@ def evaluate_run(
             checkpoint, plain({"metrics": metrics, "metrics_previous": meta.get("metrics")})
         )
         recorded = True
+    keep_in_card(checkpoint, "evaluation", files)
     return {"summary": summary, "info": info, "files": files, "recorded": recorded}

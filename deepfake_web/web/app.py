@@ -19,13 +19,14 @@ from . import database, errors, filters, ratelimit, security, storage
 from .api.views import bp as api_bp
 from .auth import access
 from .auth.views import bp as auth_bp
+from .cards.views import bp as cards_bp
 from .config import configure
 from .extensions import csrf, db, limiter, migrate
 from .history.views import bp as history_bp
 from .results.views import bp as results_bp
 from .upload.views import bp as upload_bp
 
-BLUEPRINTS = (upload_bp, results_bp, history_bp, api_bp, auth_bp)
+BLUEPRINTS = (upload_bp, results_bp, history_bp, cards_bp, api_bp, auth_bp)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -69,7 +70,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """The upload, results, history, API and sign-in blueprints."""
+    """The upload, results, history, model cards, API and sign-in blueprints."""
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
 

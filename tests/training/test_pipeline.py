@@ -288,3 +288,30 @@ def test_web_app_picks_up_the_trained_checkpoint_and_shows_its_warning(
         assert not row.checkpoint_demo
     page = client.get(f"/analyses/{row.id}").get_data(as_text=True)
     assert "Warning about this model." in page and WARNING in page
+
+
+def test_model_card_shows_the_measured_auc_and_the_evaluation_plots(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    from tests.factories.web import make_app
+
+    report = json.loads((pipeline.reports / "evaluation" / "report.json").read_text())
+    auc = report["summary"]["threshold_metrics"]["auc"]
+    app = make_app(tmp_path, MODELS_DIR=str(pipeline.models))
+    client = app.test_client()
+    page = client.get("/models").get_data(as_text=True)
+    card = page[page.index(f'id="card-{pipeline.checkpoint.name}"') :]
+    card = card[: card.index("</section>")]
+    row = re.search(r'<tr class="m-evaluation">.*?</tr>', card, re.S)[0]
+    assert f"{auc:.3f}" in row and report["info"]["data"] in row
+    assert WARNING in card
+    plots = re.findall(r'src="([^"]+\.png)"', card)
+    assert {p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1] for p in plots} == {
+        "calibration/reliability.png",
+        "calibration/scores.png",
+        "evaluation/roc.png",
+        "evaluation/scores.png",
+    }
+    for p in plots:
+        res = client.get(p)
+        assert res.status_code == 200 and res.data[:4] == b"\x89PNG"

@@ -15,7 +15,7 @@ from flask_wtf.csrf import generate_csrf
 
 from deepfake_web.detection.checkpoint_info import file_sha256
 
-from .. import analyses
+from .. import analyses, reports
 from ..auth.access import bearer_ok
 from ..extensions import csrf, limiter
 from ..history.search import Filters, search
@@ -137,6 +137,12 @@ def index():
 def analysis(analysis_id: str):
     """Status and progress; the engine's result fields once done."""
     return jsonify(_detail(analyses.get_or_404(analysis_id)))
+
+
+@bp.get("/analyses/<analysis_id>/report.json")
+def report(analysis_id: str):
+    """The reproducibility record of a finished analysis (the facts of its PDF report)."""
+    return jsonify(reports.record(analyses.get_or_404(analysis_id)))
 
 
 @bp.post("/analyses/<analysis_id>/rerun")

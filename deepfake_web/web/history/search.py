@@ -71,9 +71,9 @@ def _parse_date(raw: str | None) -> date | None:
         return None
 
 
-def search(filters: Filters, page: int, per_page: int):
-    """One page of analyses matching ``filters`` (a Flask-SQLAlchemy Pagination)."""
-    stmt = select(Analysis)
+def matching(filters: Filters, stmt=None):
+    """``stmt`` (default: every analysis) narrowed to the rows ``filters`` match, unordered."""
+    stmt = select(Analysis) if stmt is None else stmt
     if filters.q:
         escaped = filters.q.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
         stmt = stmt.where(Analysis.original_name.ilike(f"%{escaped}%", escape="\\"))
@@ -91,9 +91,20 @@ def search(filters: Filters, page: int, per_page: int):
     if filters.date_to and filters.date_to < date.max:
         end = datetime.combine(filters.date_to + timedelta(days=1), time.min, tzinfo=UTC)
         stmt = stmt.where(Analysis.created_at < end)
+    return stmt
+
+
+def ordered(filters: Filters):
+    """The analyses matching ``filters`` in the order the history page shows them."""
     column = SORTS[filters.sort]
+    stmt = matching(filters)
     primary = column.asc() if filters.order == "asc" else column.desc()
-    stmt = stmt.order_by(primary.nulls_last(), Analysis.created_at.desc(), Analysis.id)
+    return stmt.order_by(primary.nulls_last(), Analysis.created_at.desc(), Analysis.id)
+
+
+def search(filters: Filters, page: int, per_page: int):
+    """One page of analyses matching ``filters`` (a Flask-SQLAlchemy Pagination)."""
+    stmt = ordered(filters)
     page = min(max(page, 1), MAX_PAGE)  # a page number SQLite's OFFSET can hold
     per_page = min(max(per_page, 1), 200)
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False, max_per_page=200)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     flash,
     redirect,
@@ -13,7 +14,7 @@ from flask import (
     url_for,
 )
 
-from .. import analyses
+from .. import analyses, reports
 from ..errors import RequestRefusedError
 from ..extensions import limiter
 from ..forms import ConfirmForm
@@ -58,6 +59,21 @@ def preview(analysis_id: str, name: str):
     response = send_from_directory(preview_dir(analysis.id), name, max_age=86400)
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response
+
+
+@bp.get("/<analysis_id>/report.pdf")
+def report_pdf(analysis_id: str):
+    """The analysis's report as a PDF to file."""
+    analysis = analyses.get_or_404(analysis_id)
+    body = reports.pdf(analysis)
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in analysis.original_name)
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="report-{stem[:80]}-{analysis.id}.pdf"'
+        },
+    )
 
 
 @bp.post("/<analysis_id>/rerun")

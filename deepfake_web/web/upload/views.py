@@ -29,7 +29,9 @@ def _form() -> UploadForm:
 
 
 def _page(form: UploadForm, error: str | None = None, status: int = 200):
-    checkpoints = models_folder().checkpoints()
+    folder = models_folder()
+    checkpoints = folder.checkpoints()
+    cards = {n: folder.choose(n).info.name for n in folder.lengths()}
     recent = db.session.scalars(
         select(Analysis).order_by(Analysis.created_at.desc()).limit(5)
     ).all()
@@ -38,6 +40,7 @@ def _page(form: UploadForm, error: str | None = None, status: int = 200):
         form=form,
         error=error,
         checkpoints=checkpoints,
+        cards=cards,
         usable=[c for c in checkpoints if c.usable],
         recent=recent,
         models_dir=current_app.config["MODELS_DIR"],

@@ -1,0 +1,1 @@
+"""The model cards page: every installed checkpoint, what it claims and what was measured."""

@@ -1,0 +1,93 @@
+"""The report of a finished analysis: its JSON record and its PDF, from the row and previews.
+
+What the report says is made by the engine (:mod:`deepfake_web.detection.report`); this
+module gathers the row's facts, the stored previews and the checkpoint's card (when the
+same file, by SHA-256, is still installed).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from flask import abort
+
+from deepfake_web.detection.cards import model_card
+from deepfake_web.detection.checkpoint_info import CheckpointInfo, file_sha256
+from deepfake_web.detection.report import ReportFrame, build_record, render_pdf
+
+from .models import Analysis, Status, iso
+from .storage import preview_dir, preview_name
+from .upload.validation import models_folder
+
+log = logging.getLogger(__name__)
+
+
+def installed_checkpoint(sha256: str | None) -> CheckpointInfo | None:
+    """The installed checkpoint file with this SHA-256, if any."""
+    if not sha256:
+        return None
+    for info in models_folder().checkpoints():
+        try:
+            if file_sha256(info.path) == sha256:
+                return info
+        except OSError:
+            continue
+    return None
+
+
+def _require_done(analysis: Analysis) -> None:
+    if analysis.status != Status.DONE or not analysis.result:
+        abort(409, description="The analysis has not finished; its report is not ready.")
+
+
+def record(analysis: Analysis) -> dict:
+    """The reproducibility record of a finished analysis (409 while it runs)."""
+    _require_done(analysis)
+    info = installed_checkpoint(analysis.checkpoint_sha256)
+    source = {
+        "file_name": analysis.original_name,
+        "sha256": analysis.sha256,
+        "size_bytes": analysis.size_bytes,
+    }
+    facts = {
+        "id": analysis.id,
+        "created_at": iso(analysis.created_at),
+        "started_at": iso(analysis.started_at),
+        "finished_at": iso(analysis.finished_at),
+    }
+    card = model_card(info).to_dict() if info else None
+    return build_record(analysis.result, source, card=card, analysis=facts)
+
+
+def _read(path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def frames(analysis: Analysis) -> list[ReportFrame]:
+    """The stored previews of each analysed frame, with its score."""
+    folder = preview_dir(analysis.id)
+    out = []
+    for k, s in enumerate(analysis.frame_scores or [], start=1):
+        out.append(
+            ReportFrame(
+                number=k,
+                index=s["index"],
+                time_s=s["time_s"],
+                p_fake=s.get("p_fake"),
+                frame_jpeg=_read(folder / preview_name("frame", k)),
+                face_jpeg=_read(folder / preview_name("face", k)),
+                heat_jpeg=_read(folder / preview_name("heat", k)),
+            )
+        )
+    return out
+
+
+def pdf(analysis: Analysis) -> bytes:
+    """The report PDF of a finished analysis."""
+    buffer = io.BytesIO()
+    render_pdf(record(analysis), frames(analysis), buffer)
+    return buffer.getvalue()
