@@ -1,7 +1,7 @@
 """The ``deepfake-web`` command group: every command is registered here.
 
 A command lives in the module named for what it does (``predict``, ``models``, ``serve``,
-``dataset``, ``train``); to add one, write it there (or in a new module) with the shared
+``dataset``, ``train``, ``users``); to add one, write it there (or in a new module) with the shared
 options of :mod:`.options`, and add it to :data:`COMMANDS`. Heavy imports happen inside
 the commands, so ``deepfake-web --help`` stays fast.
 """
@@ -17,6 +17,7 @@ from .models import models
 from .predict import predict
 from .serve import serve, worker
 from .train import calibrate_command, evaluate_command, train_command
+from .users import purge, users
 
 COMMANDS: tuple[click.Command, ...] = (
     predict,
@@ -29,6 +30,8 @@ COMMANDS: tuple[click.Command, ...] = (
     train_command,
     calibrate_command,
     evaluate_command,
+    users,
+    purge,
 )
 
 

@@ -12,6 +12,8 @@ from functools import partial
 from flask import Flask
 from huey import crontab
 
+from deepfake_web.web.retention import purge_expired
+
 from . import queue
 from .detectors import warm_up
 from .recovery import recover_interrupted
@@ -54,6 +56,14 @@ def recover_periodically() -> None:
         recover_interrupted(app)
     finally:
         sweep_incoming(app)
+
+
+@queue.huey.periodic_task(crontab(minute="*/10"), name="retention")
+def purge_periodically() -> None:
+    """Every ten minutes, remove the uploaded files past ``RETENTION_DAYS`` (when set)."""
+    app = _bound_app()
+    with app.app_context():
+        purge_expired()
 
 
 def run(app: Flask, threads: int) -> None:

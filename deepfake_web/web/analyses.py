@@ -20,6 +20,8 @@ from deepfake_web.detection.modes import Mode
 from deepfake_web.detection.stages import Stage
 from deepfake_web.jobs import queue
 
+from . import audit
+from .audit import Action
 from .database import immediate
 from .errors import ServerBusyError, StoredFileGoneError
 from .extensions import db
@@ -27,6 +29,7 @@ from .models import ACTIVE, Analysis, Status, new_id
 from .ratelimit import client_address
 from .storage import preview_dir, upload_path
 from .upload.validation import ReceivedFile, choose_checkpoint
+from .visibility import get_visible_or_404, may_delete, owner_of_new, visible_analyses
 
 log = logging.getLogger(__name__)
 
@@ -37,19 +40,23 @@ _MEDIA_FACTS = (
 
 
 def get_or_404(analysis_id: str) -> Analysis:
-    """The analysis with this id, or a 404."""
-    analysis = db.session.get(Analysis, analysis_id) if len(analysis_id) <= 32 else None
-    if analysis is None:
-        abort(404, description="No analysis with this id (it may have been deleted).")
-    return analysis
+    """The analysis with this id if the current user may see it, else a 404
+    (:func:`.visibility.get_visible_or_404`: the rule lives there)."""
+    return get_visible_or_404(analysis_id)
+
+
+def share_default() -> bool:
+    """Whether a new analysis is shared with the lab unless the upload says otherwise."""
+    return bool(current_app.config["SHARE_WITH_LAB_DEFAULT"])
 
 
 def find_existing(
     sha256: str, sequence_length: int, mode: Mode, checkpoint_name: str
 ) -> Analysis | None:
-    """The newest analysis of the same file with the same settings that did not fail."""
+    """The newest analysis of the same file with the same settings that did not fail, among
+    those the current user may see."""
     return db.session.scalars(
-        select(Analysis)
+        visible_analyses()
         .where(
             Analysis.sha256 == sha256,
             Analysis.sequence_length == sequence_length,
@@ -63,7 +70,11 @@ def find_existing(
 
 
 def create(
-    received: ReceivedFile, sequence_length: int, mode: Mode, force: bool
+    received: ReceivedFile,
+    sequence_length: int,
+    mode: Mode,
+    force: bool,
+    shared: bool | None = None,
 ) -> tuple[Analysis, bool]:
     """Queue an analysis of an uploaded file; returns (analysis, created).
 
@@ -95,6 +106,7 @@ def create(
                 frame_count=info.frames,
                 duration_s=info.duration_s,
                 codec=info.codec,
+                shared=share_default() if shared is None else shared,
             )
             db.session.add(analysis)
         dest = upload_path(analysis.stored_name)
@@ -108,13 +120,16 @@ def create(
         received.discard()
         raise
     _enqueue(analysis)
+    audit.record(
+        Action.UPLOAD, analysis.id, f"{analysis.original_name} ({analysis.size_bytes} bytes)"
+    )
     return analysis, True
 
 
 def rerun(original: Analysis) -> Analysis:
     """Queue a new analysis of the same stored file with the same settings."""
     source = upload_path(original.stored_name)
-    if not source.exists():
+    if original.file_removed_at is not None or not source.exists():
         raise StoredFileGoneError("The original file is no longer stored; upload it again.")
     mode = Mode(original.mode)
     choice = choose_checkpoint(original.sequence_length, mode)
@@ -122,7 +137,9 @@ def rerun(original: Analysis) -> Analysis:
         _check_capacity()
         facts = {k: getattr(original, k) for k in _MEDIA_FACTS}
         ext = Path(original.stored_name).suffix
-        analysis = _new_row(ext, original.sequence_length, mode, choice, **facts)
+        analysis = _new_row(
+            ext, original.sequence_length, mode, choice, shared=original.shared, **facts
+        )
         db.session.add(analysis)
     dest = upload_path(analysis.stored_name)
     try:
@@ -135,16 +152,21 @@ def rerun(original: Analysis) -> Analysis:
         _forget(analysis.id)
         raise
     _enqueue(analysis)
+    audit.record(Action.RERUN, analysis.id, f"of {original.id} ({original.original_name})")
     return analysis
 
 
 def delete(analysis: Analysis) -> None:
-    """Delete an analysis: its row, its stored file and its previews."""
+    """Delete an analysis: its row, its stored file and its previews (owner or admin: else 403)."""
+    if not may_delete(analysis):
+        abort(403, description="Only its owner or an administrator may delete this analysis.")
     analysis_id, stored = analysis.id, upload_path(analysis.stored_name)
+    name = analysis.original_name
     with immediate():
         db.session.delete(analysis)
     stored.unlink(missing_ok=True)
     shutil.rmtree(preview_dir(analysis_id), ignore_errors=True)
+    audit.record(Action.DELETE, analysis_id, name)
 
 
 def _forget(analysis_id: str) -> None:
@@ -195,6 +217,7 @@ def _new_row(
         status=Status.QUEUED,
         stage=Stage.QUEUED,
         client=client_address(),
+        owner_id=owner_of_new(),
         **facts,
     )
 

@@ -56,9 +56,18 @@ DEFAULTS: dict[str, Any] = {
     # Access token: when set, nothing changes state without it (Bearer header for scripts,
     # the sign-in page for browsers); reading stays open. None: anyone may change things.
     "API_TOKEN": None,
+    # Who is who: "single" (one person, no accounts: the default) or "accounts" (sign-in
+    # with a name and password; roles, private analyses, tokens per user). See accounts.py.
+    "AUTH": "single",
+    "SHARE_WITH_LAB_DEFAULT": False,  # accounts: a new analysis is shared with the lab
+    "PERMANENT_SESSION_LIFETIME": 12 * 3600,  # a signed-in session ends after 12 h idle
+    "LOGIN_ACCOUNT_RATE_LIMIT": "5 per minute;30 per hour",  # failed logins, per account
+    # Uploaded files are removed this many days after upload (the result, previews and
+    # report stay); None keeps them until their analysis is deleted. See retention.py.
+    "RETENTION_DAYS": None,
     # Per-client fairness (a client is its address; see TRUSTED_PROXIES).
     "UPLOAD_RATE_LIMIT": "30 per minute;300 per hour",  # uploads and re-runs, per client
-    "SIGN_IN_RATE_LIMIT": "10 per minute",  # sign-in attempts, per client
+    "SIGN_IN_RATE_LIMIT": "10 per minute",  # sign-in and login attempts, per client
     "RATELIMIT_STORAGE_URI": None,  # None: sqlite in the instance folder; or redis://host
     "RATELIMIT_HEADERS_ENABLED": True,  # X-RateLimit-* and Retry-After
     "RATELIMIT_SWALLOW_ERRORS": True,  # a broken counter store must not refuse uploads

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_limiter import Limiter
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -19,3 +20,4 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=client_address)  # limits on the upload and sign-in views only
+login_manager = LoginManager()  # accounts mode only (AUTH=accounts): see auth/login.py

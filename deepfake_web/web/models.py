@@ -1,4 +1,4 @@
-"""Database models: one row per analysis."""
+"""Database models: analyses, the lab's accounts and API tokens, and the audit log."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, Text
+from flask_login import UserMixin
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from deepfake_web.detection.decision import Verdict
@@ -74,6 +75,13 @@ class Analysis(db.Model):
     worker: Mapped[str | None] = mapped_column(String(120))
     # Who asked (the client's address): each client's share of the queue is counted by it.
     client: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Whose it is (the first admin's for analyses made before accounts or in single-user
+    # mode), whether the lab may see it, and when retention removed the uploaded file.
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", name="fk_analysis_owner"), index=True
+    )
+    shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    file_removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The answer.
     verdict: Mapped[str | None] = mapped_column(String(16), index=True)
@@ -125,7 +133,82 @@ class Analysis(db.Model):
             "created_at": iso(self.created_at),
             "finished_at": iso(self.finished_at),
             "error": self.error,
+            "shared": self.shared,
+            "file_removed_at": iso(self.file_removed_at),
         }
+
+
+class Role(StrEnum):
+    """What an account may do: an admin sees and deletes everything and manages accounts."""
+
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+def new_nonce() -> str:
+    """A random value that signed-in sessions carry; changing it signs every session out."""
+    return secrets.token_hex(8)
+
+
+class User(UserMixin, db.Model):
+    """A lab account (``DEEPFAKE_AUTH=accounts``)."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    # None: no password yet (the first admin made by the migration): it cannot sign in.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default=Role.MEMBER)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    session_nonce: Mapped[str] = mapped_column(String(32), default=new_nonce)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def is_active(self) -> bool:
+        """Disabled accounts cannot sign in, and their sessions and tokens stop working."""
+        return bool(self.active)
+
+    @property
+    def is_admin(self) -> bool:
+        """True for administrators."""
+        return self.role == Role.ADMIN
+
+    def get_id(self) -> str:
+        """What the session keeps: the id and the nonce (a new password signs sessions out)."""
+        return f"{self.id}:{self.session_nonce}"
+
+
+class ApiToken(db.Model):
+    """A named API token of one account; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", name="fk_api_token_user"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # the first characters, to tell tokens apart
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEvent(db.Model):
+    """Who did what, when and from where. No foreign keys: it outlives what it names."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    actor: Mapped[str | None] = mapped_column(String(64), index=True)  # account name
+    client: Mapped[str | None] = mapped_column(String(64))  # address, or "command line"
+    subject: Mapped[str | None] = mapped_column(String(128), index=True)
+    detail: Mapped[str | None] = mapped_column(Text)
 
 
 def as_utc(value: datetime | None) -> datetime | None:

@@ -78,3 +78,29 @@ def drain_queue() -> None:
 
     while queue.huey.dequeue() is not None:
         pass
+
+
+PASSWORD = "correct horse battery"
+
+
+def make_accounts_app(tmp_path: Path, **overrides) -> Flask:
+    """A test app with accounts (``AUTH=accounts``) and a demo checkpoint for 20 frames."""
+    from deepfake_web.detection.demo import write_demo_checkpoint
+
+    app = make_app(tmp_path, AUTH="accounts", **overrides)
+    write_demo_checkpoint(app.config["MODELS_DIR"], 20)
+    return app
+
+
+def add_account(app: Flask, name: str, admin: bool = False, password: str = PASSWORD) -> int:
+    """Create an account directly; returns its id."""
+    from deepfake_web.web.accounts import add_user
+
+    with app.app_context():
+        return add_user(name, password, admin).id
+
+
+def log_in(client, name: str, password: str = PASSWORD, **environ):
+    """Post the login form (CSRF checks off, as in the other web tests)."""
+    data = {"name": name, "password": password, "next": "/"}
+    return client.post("/login", data=data, environ_base=environ or {})

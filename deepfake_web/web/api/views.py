@@ -27,6 +27,7 @@ from ..upload.validation import (
     models_folder,
     parse_mode,
     parse_sequence_length,
+    parse_shared,
     receive,
 )
 
@@ -106,13 +107,14 @@ def models():
 @bp.post("/analyses")
 @limiter.shared_limit(upload_limit, scope="uploads")
 def create():
-    """Upload ``file`` with ``sequence_length`` (and optional ``mode``, ``force``)."""
+    """Upload ``file`` with ``sequence_length`` (and optional ``mode``, ``force``, ``shared``)."""
     sequence_length = parse_sequence_length(request.form.get("sequence_length"))
     mode = parse_mode(request.form.get("mode"))
+    shared = parse_shared(request.form.get("shared"))
     force = request.form.get("force", "").lower() in ("1", "true", "yes", "on")
     choose_checkpoint(sequence_length, mode)  # refuse early, before reading the upload
     received = receive(request.files.get("file"))
-    analysis, created = analyses.create(received, sequence_length, mode, force)
+    analysis, created = analyses.create(received, sequence_length, mode, force, shared)
     body = _detail(analysis) | {"existing": not created}
     return jsonify(body), 202 if created else 200
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ACTIVE, VERDICTS, Analysis, Status
+from ..visibility import visible_analyses
 
 MAX_PAGE = 1_000_000
 SORTS = {
@@ -72,8 +73,9 @@ def _parse_date(raw: str | None) -> date | None:
 
 
 def matching(filters: Filters, stmt=None):
-    """``stmt`` (default: every analysis) narrowed to the rows ``filters`` match, unordered."""
-    stmt = select(Analysis) if stmt is None else stmt
+    """``stmt`` (default: every analysis) narrowed to the rows the current user may see
+    (:func:`..visibility.visible_analyses`) that ``filters`` match, unordered."""
+    stmt = visible_analyses(stmt)
     if filters.q:
         escaped = filters.q.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
         stmt = stmt.where(Analysis.original_name.ilike(f"%{escaped}%", escape="\\"))
@@ -111,10 +113,10 @@ def search(filters: Filters, page: int, per_page: int):
 
 
 def checkpoint_names() -> list[str]:
-    """Every checkpoint name that appears in the history (for the filter)."""
+    """Every checkpoint name in the history the current user sees (for the filter)."""
     return list(
         db.session.scalars(
-            select(Analysis.checkpoint_name)
+            visible_analyses(select(Analysis.checkpoint_name))
             .where(Analysis.checkpoint_name.is_not(None))
             .distinct()
             .order_by(Analysis.checkpoint_name)

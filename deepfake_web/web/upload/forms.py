@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, SelectField
+from wtforms import BooleanField, RadioField, SelectField
 from wtforms.fields import SelectChoice
 
 from deepfake_web.detection.modes import Mode
@@ -24,3 +24,12 @@ class UploadForm(FlaskForm):
         validate_choice=False,
     )
     force = BooleanField("Analyse again even if this file was already analysed")
+    # Accounts only: who may see the analysis (the default comes from SHARE_WITH_LAB_DEFAULT).
+    shared = RadioField(
+        "Who may see the result",
+        choices=[
+            SelectChoice("private", "Only me (and the administrators)"),
+            SelectChoice("lab", "Everyone in the lab"),
+        ],
+        validate_choice=False,
+    )

@@ -172,3 +172,19 @@ def _check_content(path: Path, name: str, ext: str) -> MediaInfo:
             raise  # the server's trouble, answered as such (503)
         log.warning("reading %s failed unexpectedly", name, exc_info=True)
         raise InvalidUploadError(f"“{name}” could not be read as a video or image.", 422) from exc
+
+
+SHARED_VALUES = {
+    **dict.fromkeys(("1", "true", "yes", "on", "lab"), True),
+    **dict.fromkeys(("0", "false", "no", "off", "private"), False),
+}
+
+
+def parse_shared(raw: str | None) -> bool | None:
+    """``shared`` of an upload: lab-wide (True), private (False) or not said (None: default)."""
+    if raw is None or raw == "":
+        return None
+    try:
+        return SHARED_VALUES[raw.strip().lower()]
+    except KeyError:
+        raise InvalidUploadError("shared must be one of: lab, private (or true, false).") from None

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
-from sqlalchemy import select
 from wtforms.fields import SelectChoice
 
 from deepfake_web.detection.config import DEFAULT_SEQUENCE_LENGTH
 
 from .. import analyses
+from ..accounts import accounts_mode
 from ..errors import RequestRefusedError
 from ..extensions import db, limiter
 from ..models import Analysis
 from ..ratelimit import upload_limit
+from ..visibility import visible_analyses
 from .forms import UploadForm
-from .validation import choose_checkpoint, models_folder, parse_mode, parse_sequence_length, receive
+from .validation import (
+    choose_checkpoint,
+    models_folder,
+    parse_mode,
+    parse_sequence_length,
+    parse_shared,
+    receive,
+)
 
 bp = Blueprint("upload", __name__)
 
@@ -25,6 +33,8 @@ def _form() -> UploadForm:
     form.sequence_length.choices = [SelectChoice(n, f"{n} frames") for n in lengths]
     if lengths and form.sequence_length.data is None:
         form.sequence_length.data = min(lengths, key=lambda n: abs(n - DEFAULT_SEQUENCE_LENGTH))
+    if form.shared.data is None:
+        form.shared.data = "lab" if analyses.share_default() else "private"
     return form
 
 
@@ -33,7 +43,7 @@ def _page(form: UploadForm, error: str | None = None, status: int = 200):
     checkpoints = folder.checkpoints()
     cards = {n: folder.choose(n).info.name for n in folder.lengths()}
     recent = db.session.scalars(
-        select(Analysis).order_by(Analysis.created_at.desc()).limit(5)
+        visible_analyses().order_by(Analysis.created_at.desc()).limit(5)
     ).all()
     body = render_template(
         "upload/index.html",
@@ -68,7 +78,10 @@ def submit():
         mode = parse_mode(form.mode.data)
         choose_checkpoint(sequence_length, mode)  # refuse early (no model, mode)
         received = receive(request.files.get("file"))
-        analysis, created = analyses.create(received, sequence_length, mode, form.force.data)
+        shared = parse_shared(form.shared.data) if accounts_mode() else None
+        analysis, created = analyses.create(
+            received, sequence_length, mode, form.force.data, shared
+        )
     except RequestRefusedError as exc:
         return _page(form, exc.message, exc.status)
     target = url_for("results.detail", analysis_id=analysis.id, existing=None if created else 1)

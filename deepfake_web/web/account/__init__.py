@@ -1,0 +1,1 @@
+"""The account page: who you are, and your API tokens (accounts mode)."""

@@ -1,0 +1,1 @@
+"""Administration (accounts mode): the accounts, and the audit log."""
