@@ -40,10 +40,11 @@ def bind(app: Flask) -> None:
 @queue.huey.on_startup()
 def recover_on_startup() -> None:
     """When the worker starts: resume or fail what a dead worker left, remove orphaned
-    uploads in transit, then load the model."""
+    uploads in transit and uploads past retention, then load the model."""
     app = _bound_app()
     recover_interrupted(app)
     sweep_incoming(app)
+    _purge(app)
     warm_up(app)
 
 
@@ -61,9 +62,16 @@ def recover_periodically() -> None:
 @queue.huey.periodic_task(crontab(minute="*/10"), name="retention")
 def purge_periodically() -> None:
     """Every ten minutes, remove the uploaded files past ``RETENTION_DAYS`` (when set)."""
-    app = _bound_app()
-    with app.app_context():
-        purge_expired()
+    _purge(_bound_app())
+
+
+def _purge(app: Flask) -> None:
+    """Remove expired uploads; a failure is logged, never stops the worker."""
+    try:
+        with app.app_context():
+            purge_expired()
+    except Exception:
+        log.exception("retention: could not remove the expired uploads")
 
 
 def run(app: Flask, threads: int) -> None:

@@ -25,7 +25,7 @@ from .audit import Action
 from .database import immediate
 from .errors import ServerBusyError, StoredFileGoneError
 from .extensions import db
-from .models import ACTIVE, Analysis, Status, new_id
+from .models import ACTIVE, Analysis, Status, iso, new_id
 from .ratelimit import client_address
 from .storage import preview_dir, upload_path
 from .upload.validation import ReceivedFile, choose_checkpoint
@@ -129,7 +129,12 @@ def create(
 def rerun(original: Analysis) -> Analysis:
     """Queue a new analysis of the same stored file with the same settings."""
     source = upload_path(original.stored_name)
-    if original.file_removed_at is not None or not source.exists():
+    if original.file_removed_at is not None:
+        raise StoredFileGoneError(
+            "The original file is no longer stored: it was removed on "
+            f"{iso(original.file_removed_at)} (retention of uploads); upload it again."
+        )
+    if not source.exists():
         raise StoredFileGoneError("The original file is no longer stored; upload it again.")
     mode = Mode(original.mode)
     choice = choose_checkpoint(original.sequence_length, mode)

@@ -65,6 +65,7 @@ class DatabaseFile:
         """Remember the path; the identity is read when the file first exists."""
         self.path = path
         self._identity: tuple[int, int] | None = None
+        self._fd: int | None = None  # kept open: see check()
         self._lock = threading.Lock()
         self._reported = False
 
@@ -93,11 +94,15 @@ class DatabaseFile:
         with self._lock:
             if self._identity is None:
                 self._identity = identity
+                # One descriptor for the life of the process, never closed: closing any
+                # descriptor of the file drops every POSIX lock this process holds on it,
+                # SQLite's included, and another process closing its last connection would
+                # then delete the WAL this process still writes to (its commits lost).
+                self._fd = os.open(self.path, os.O_RDONLY)
         if identity != self._identity:
             self._fail("was replaced by another file")
-        if st.st_size > 0:
-            with open(self.path, "rb") as fh:
-                header = fh.read(len(SQLITE_HEADER))
+        if st.st_size > 0 and self._fd is not None:
+            header = os.pread(self._fd, len(SQLITE_HEADER), 0)  # the same inode (checked above)
             if header != SQLITE_HEADER:
                 self._fail("is not an SQLite database (its header is wrong)")
 
