@@ -6,16 +6,50 @@ Factories the tests share (media, training trees, the app and its requests) live
 
 from __future__ import annotations
 
+import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.factories import backends
 from tests.factories.media import NO_MEDIA_REASON, SHARED_MEDIA, plain_frames, write_video
 from tests.factories.training import Pipeline, train_synthetic
 from tests.factories.web import make_app
 
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--backends``: the database + queue back ends the web and jobs tests run on."""
+    parser.addoption(
+        "--backends",
+        default=os.environ.get("DEEPFAKE_TEST_BACKENDS", ",".join(backends.BACKENDS)),
+        help="comma-separated: sqlite (files, no server), postgresql (PostgreSQL + Redis, "
+        "started for the run); default both, or $DEEPFAKE_TEST_BACKENDS",
+    )
+
+
+def _selected_backends(config: pytest.Config) -> list[str]:
+    names = [n.strip() for n in config.getoption("--backends").split(",") if n.strip()]
+    unknown = set(names) - set(backends.BACKENDS)
+    if unknown:
+        raise pytest.UsageError(f"--backends: unknown {sorted(unknown)}; use {backends.BACKENDS}")
+    return names
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test that uses the app (or ``backend``) once per selected back end.
+
+    Tests marked ``sqlite_only`` check SQLite's own file handling and run on SQLite only.
+    """
+    if "backend" not in metafunc.fixturenames:
+        return
+    names = _selected_backends(metafunc.config)
+    if metafunc.definition.get_closest_marker("sqlite_only"):
+        names = [n for n in names if n == "sqlite"]
+    metafunc.parametrize("backend", names, indirect=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -95,14 +129,49 @@ def models_dir(published_checkpoint: Path) -> Path:
 # --- the web application ----------------------------------------------------------
 
 
+@pytest.fixture(scope="session")
+def servers() -> Iterator[backends.Servers]:
+    """PostgreSQL and Redis for the whole run, in temporary folders on free ports."""
+    if not backends.servers_installed():
+        if os.environ.get("CI"):
+            pytest.fail(backends.MISSING)
+        pytest.skip(backends.MISSING)
+    postgres = backends.Postgres.start()
+    try:
+        redis = backends.Redis.start()
+    except BaseException:
+        postgres.stop()
+        raise
+    both = backends.Servers(postgres, redis)
+    yield both
+    both.stop()
+
+
 @pytest.fixture
-def app(tmp_path: Path):
+def backend(request: pytest.FixtureRequest) -> str:
+    """The back end this test runs on (parametrised by ``--backends``)."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def backend_config(backend: str, request: pytest.FixtureRequest) -> dict[str, str]:
+    """Database and queue settings of ``backend`` for make_app (SQLite: its defaults)."""
+    if backend == "sqlite":
+        return {}
+    database_url, queue_url = request.getfixturevalue("servers").fresh()
+    return {"DATABASE_URL": database_url, "QUEUE_URL": queue_url}
+
+
+@pytest.fixture
+def app(tmp_path: Path, backend_config: dict[str, str]) -> Iterator:
     """The app with a (tiny, structurally valid) published checkpoint for 20 frames."""
     from tests.factories.media import write_tiny_published
+    from tests.factories.web import dispose
 
-    app = make_app(tmp_path)
+    app = make_app(tmp_path, **backend_config)
     write_tiny_published(Path(app.config["MODELS_DIR"]) / "model_90_acc_20_frames_test_data.pt")
-    return app
+    yield app
+    dispose(app)
 
 
 @pytest.fixture

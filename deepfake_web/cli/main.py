@@ -1,9 +1,9 @@
 """The ``deepfake-web`` command group: every command is registered here.
 
 A command lives in the module named for what it does (``predict``, ``models``, ``serve``,
-``dataset``, ``train``, ``users``); to add one, write it there (or in a new module) with the shared
-options of :mod:`.options`, and add it to :data:`COMMANDS`. Heavy imports happen inside
-the commands, so ``deepfake-web --help`` stays fast.
+``dataset``, ``train``, ``users``, ``status``); to add one, write it there (or in a new
+module) with the shared options of :mod:`.options`, and add it to :data:`COMMANDS`. Heavy
+imports happen inside the commands, so ``deepfake-web --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from .dataset import dataset, faces_command, features_command
 from .models import models
 from .predict import predict
 from .serve import serve, worker
+from .status import status
 from .train import calibrate_command, evaluate_command, train_command
 from .users import purge, users
 
@@ -24,6 +25,7 @@ COMMANDS: tuple[click.Command, ...] = (
     models,
     serve,
     worker,
+    status,
     dataset,
     faces_command,
     features_command,

@@ -1,7 +1,8 @@
 """The worker process: binds the queue's task to this app and runs huey's consumer.
 
 Only ``deepfake-web worker`` imports this module: the start-up hook (recovery, then loading
-the model) and the periodic recovery task are registered here, not in the web process.
+the model), the worker's heartbeat (with recovery every ``RECOVERY_INTERVAL_S``) and the
+periodic sweep of uploads in transit are set up here, not in the web process.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from . import queue
 from .detectors import warm_up
 from .recovery import recover_interrupted
 from .sweep import sweep_incoming
-from .worker import run_analysis
+from .worker import run_analysis, worker_name
+from .workers import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +50,10 @@ def recover_on_startup() -> None:
     warm_up(app)
 
 
-@queue.huey.periodic_task(crontab(minute="*"), name="recover")
-def recover_periodically() -> None:
-    """Every minute, recover analyses whose worker stopped sending heartbeats, and remove
-    orphaned uploads in transit."""
-    app = _bound_app()
-    try:
-        recover_interrupted(app)
-    finally:
-        sweep_incoming(app)
+@queue.huey.periodic_task(crontab(minute="*"), name="sweep")
+def sweep_periodically() -> None:
+    """Every minute, remove orphaned uploads in transit."""
+    sweep_incoming(_bound_app())
 
 
 @queue.huey.periodic_task(crontab(minute="*/10"), name="retention")
@@ -75,7 +72,22 @@ def _purge(app: Flask) -> None:
 
 
 def run(app: Flask, threads: int) -> None:
-    """Consume the queue with ``threads`` analyses at once until interrupted."""
+    """Consume the queue with ``threads`` analyses at once until interrupted.
+
+    The worker is registered in the database and beats from its own thread while it runs;
+    the same thread hands the analyses of dead workers (on any machine) to the queue again.
+    """
     bind(app)
-    consumer = queue.huey.create_consumer(workers=threads, worker_type="thread", periodic=True)
-    consumer.run()
+    app.config["WORKER_THREADS"] = threads
+    heartbeat = Heartbeat(
+        app,
+        worker_name(),
+        every=partial(recover_interrupted, app),
+        every_s=float(app.config["RECOVERY_INTERVAL_S"]),
+    )
+    heartbeat.start()
+    try:
+        consumer = queue.huey.create_consumer(workers=threads, worker_type="thread", periodic=True)
+        consumer.run()
+    finally:
+        heartbeat.stop()

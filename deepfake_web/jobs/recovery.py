@@ -1,17 +1,18 @@
 """Finding analyses a dead or stuck worker left behind: retry once, or fail them with a reason.
 
-A running analysis is interrupted when its worker process is gone (same host) or its
-heartbeat is older than ``HEARTBEAT_STALE_S``, whoever owns it: a live worker whose own
-writes fail (a full disk, a database error) stops sending heartbeats too, and its analysis
-must not stay ``running``. A queued one is lost when the queue no longer holds it. Both
+A running analysis is interrupted when its worker is dead or stopped in the worker table
+(it missed its heartbeats: :mod:`.workers`; this holds for a worker on any machine), or
+when the analysis's own heartbeat is older than ``HEARTBEAT_STALE_S``, whoever owns it: a
+live worker whose own writes fail (a full disk, a database error) stops those heartbeats
+too, and its analysis must not stay ``running``. On PostgreSQL the running rows are
+locked (``FOR UPDATE SKIP LOCKED``), so two workers recovering at once never both take
+the same analysis. A queued one is lost when the queue no longer holds it. Both
 are queued again (or failed after ``ANALYSIS_MAX_ATTEMPTS``).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from datetime import timedelta
 
 from flask import Flask
@@ -20,36 +21,19 @@ from sqlalchemy import select
 from deepfake_web.detection.stages import Stage
 from deepfake_web.web.database import immediate, retrying
 from deepfake_web.web.extensions import db
-from deepfake_web.web.models import Analysis, Status, as_utc, utcnow
+from deepfake_web.web.models import Analysis, Status, Worker, as_utc, utcnow
 
 from . import queue
-from .worker import worker_name
+from .workers import ALIVE, state_of
 
 log = logging.getLogger(__name__)
-
-
-def _pid_alive(worker: str | None) -> bool | None:
-    """Whether the ``host:pid:token`` worker's pid runs (None when it is on another host).
-
-    A live pid may belong to a new process that reused it: the heartbeat settles that.
-    """
-    host, pid, *_ = [*(worker or "").split(":"), "", ""]
-    if host != socket.gethostname() or not pid.isdigit():
-        return None
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def recover_interrupted(app: Flask) -> list[str]:
     """Retry once, or fail with a reason, analyses whose worker died; re-queue lost ones.
 
-    A running analysis is interrupted when its worker process is gone (same host) or its
-    heartbeat is older than ``HEARTBEAT_STALE_S``. Returns the ids queued again.
+    A running analysis is interrupted when its worker missed its heartbeats (or stopped),
+    or its own heartbeat is older than ``HEARTBEAT_STALE_S``. Returns the ids queued again.
     """
     with app.app_context():
         now = utcnow()
@@ -59,14 +43,18 @@ def recover_interrupted(app: Flask) -> list[str]:
         def recover() -> tuple[list[str], set[str]]:
             again: list[str] = []
             with immediate():
-                for row in db.session.scalars(
-                    select(Analysis).where(Analysis.status == Status.RUNNING)
-                ):
+                owners = {w.name: w for w in db.session.scalars(select(Worker))}
+                running = (
+                    select(Analysis)
+                    .where(Analysis.status == Status.RUNNING)
+                    .with_for_update(skip_locked=True)  # PostgreSQL: one recovery per row
+                )
+                for row in db.session.scalars(running):
                     beat = as_utc(row.heartbeat_at)
                     fresh = beat is not None and beat >= stale_before
-                    mine = row.worker == worker_name()
-                    if fresh and (mine or _pid_alive(row.worker) is not False):
-                        continue  # its worker lives (or is elsewhere) and sends heartbeats
+                    owner = owners.get(row.worker or "")
+                    if fresh and (owner is None or state_of(owner, now, app.config) == ALIVE):
+                        continue  # its worker sends heartbeats, on this machine or another
                     if (row.attempts or 0) < max_attempts:
                         row.status, row.stage, row.progress = Status.QUEUED, Stage.RETRYING, 0.0
                         again.append(row.id)

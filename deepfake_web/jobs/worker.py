@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from deepfake_web.detection.errors import DetectionError
 from deepfake_web.detection.stages import Stage
@@ -77,18 +77,34 @@ def _mine(analysis_id: str, attempt: int):
 
 
 def _claim(analysis_id: str) -> Claimed | None:
-    """Mark a queued analysis as running by this worker; None if it is not queued."""
+    """Mark a queued analysis as running by this worker; None if it is not queued.
+
+    One conditional UPDATE (``... WHERE status = 'queued'``): when two workers on any
+    machines try to claim the same analysis, the database lets exactly one of them change
+    the row, on PostgreSQL as on SQLite.
+    """
 
     def claim() -> Claimed | None:
         with immediate():
-            row = db.session.get(Analysis, analysis_id)
-            if row is None or row.status != Status.QUEUED:
-                return None
             now = utcnow()
-            row.status, row.stage, row.progress = Status.RUNNING, Stage.STARTING, 0.0
-            row.attempts = (row.attempts or 0) + 1
-            row.worker, row.started_at, row.heartbeat_at = worker_name(), now, now
-            row.error = None
+            res = db.session.execute(
+                update(Analysis)
+                .where(Analysis.id == analysis_id, Analysis.status == Status.QUEUED)
+                .values(
+                    status=Status.RUNNING,
+                    stage=Stage.STARTING,
+                    progress=0.0,
+                    attempts=func.coalesce(Analysis.attempts, 0) + 1,
+                    worker=worker_name(),
+                    started_at=now,
+                    heartbeat_at=now,
+                    error=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if res.rowcount != 1:
+                return None
+            row = db.session.get(Analysis, analysis_id, populate_existing=True)
             return Claimed(
                 upload_path(row.stored_name),
                 row.original_name,

@@ -30,8 +30,10 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
     # Checkpoints folder; None means $DEEPFAKE_MODELS_DIR, else the project's models/.
     "MODELS_DIR": None,
-    # Database and queue; None means SQLite files in the instance folder.
-    "SQLALCHEMY_DATABASE_URI": None,
+    # Database and queue; None means SQLite files in the instance folder. A lab that scales
+    # out sets DATABASE_URL=postgresql://user@host/db (psycopg 3) and QUEUE_URL=redis://host.
+    "DATABASE_URL": None,
+    "SQLALCHEMY_DATABASE_URI": None,  # set from DATABASE_URL; not to be set by hand
     "QUEUE_URL": None,
     "SQLITE_BUSY_TIMEOUT_MS": 10_000,
     # Background analyses.
@@ -40,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "ANALYSIS_MAX_ATTEMPTS": 2,  # a worker crash is retried once, then marked failed
     "HEARTBEAT_INTERVAL_S": 10,
     "HEARTBEAT_STALE_S": 120,  # a running analysis silent for this long is recovered
+    "HEARTBEAT_MISSED": 3,  # a worker that missed this many heartbeats in a row is dead
+    "RECOVERY_INTERVAL_S": 60,  # how often each worker looks for dead workers' analyses
     "WORKER_THREADS": 1,
     "DEVICE": _ENGINE.device,
     "PRECISION": _ENGINE.precision,
@@ -98,14 +102,27 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         cfg["MODELS_DIR"] = str(default_models_dir())
     cfg.setdefault("UPLOAD_DIR", str(instance / "uploads"))
     cfg.setdefault("PREVIEW_DIR", str(instance / "previews"))
-    if not cfg.get("SQLALCHEMY_DATABASE_URI"):
+    if cfg.get("DATABASE_URL"):
+        cfg["SQLALCHEMY_DATABASE_URI"] = database_url(str(cfg["DATABASE_URL"]))
+    elif not cfg.get("SQLALCHEMY_DATABASE_URI"):
         cfg["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'deepfake.db'}"
+    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # Connections dropped by a server restart are replaced, not handed to a request.
+        cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     if not cfg.get("RATELIMIT_STORAGE_URI"):
         cfg["RATELIMIT_STORAGE_URI"] = f"sqlite:///{instance / 'ratelimit.db'}"
     if not cfg.get("QUEUE_URL"):
         cfg["QUEUE_URL"] = f"sqlite:///{instance / 'queue.db'}"
     if not cfg.get("SECRET_KEY"):
         cfg["SECRET_KEY"] = _instance_secret_key(instance)
+
+
+def database_url(url: str) -> str:
+    """A SQLAlchemy URL with PostgreSQL's driver named: ``postgresql://`` means psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
 
 
 def engine_config(config: Mapping[str, Any]) -> DetectorConfig:

@@ -85,11 +85,19 @@ class StoredFileGoneError(RequestRefusedError):
     status = 410
 
 
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+"""PostgreSQL: serialization failure, deadlock detected, lock not available."""
+
+
 def is_locked(exc: BaseException) -> bool:
-    """True for SQLite's "database is locked" / "busy" errors (worth trying again)."""
+    """True for SQLite's "database is locked" / "busy" errors and PostgreSQL's lock
+    conflicts (worth trying again)."""
     if not isinstance(exc, OperationalError):
         return False
-    text = str(getattr(exc, "orig", exc)).lower()
+    orig = getattr(exc, "orig", exc)
+    if getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+        return True
+    text = str(orig).lower()
     return "locked" in text or "busy" in text
 
 

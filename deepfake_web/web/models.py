@@ -222,3 +222,22 @@ def iso(value: datetime | None) -> str | None:
     """ISO 8601 in UTC, or None."""
     v = as_utc(value)
     return v.isoformat(timespec="seconds") if v else None
+
+
+class Worker(db.Model):
+    """An analysis worker process on some machine, and its last sign of life.
+
+    Each worker writes its row when it starts, its heartbeat every ``HEARTBEAT_INTERVAL_S``
+    and ``stopped_at`` when it stops cleanly; one that missed ``HEARTBEAT_MISSED`` beats in
+    a row is dead, wherever it ran (see :mod:`deepfake_web.jobs.workers`).
+    """
+
+    __tablename__ = "worker"
+
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)  # host:pid:token
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    threads: Mapped[int] = mapped_column(Integer, default=1)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -184,6 +184,7 @@ class LiveServer:
             "DEEPFAKE_MODELS_DIR": str(self.models),
             "DEEPFAKE_HEARTBEAT_INTERVAL_S": "1",
             "DEEPFAKE_HEARTBEAT_STALE_S": "15",
+            "DEEPFAKE_RECOVERY_INTERVAL_S": "5",
             "DEEPFAKE_TRUSTED_PROXIES": "1",  # the tests are many clients behind one proxy
             "DEEPFAKE_API_TOKEN": "reliability-token",  # scripts send it as a bearer token
             "DEEPFAKE_FACE_WORKERS": "1",

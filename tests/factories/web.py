@@ -34,6 +34,13 @@ def make_app(tmp_path: Path, **overrides) -> Flask:
     return app
 
 
+def dispose(app: Flask) -> None:
+    """Close the app's database connections (a server database is reset for the next test)."""
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
 def post_api(client, data: bytes, name: str = "clip.mp4", frames: str = "20", **extra):
     """Upload ``data`` through the JSON API."""
     form = {"file": (io.BytesIO(data), name), "sequence_length": frames, **extra}

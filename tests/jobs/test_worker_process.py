@@ -31,6 +31,7 @@ class Worker:
             DEEPFAKE_MODELS_DIR=app.config["MODELS_DIR"],
             DEEPFAKE_QUEUE_URL=app.config["QUEUE_URL"],
             DEEPFAKE_HEARTBEAT_INTERVAL_S="1",
+            DEEPFAKE_RECOVERY_INTERVAL_S="2",
         )
         self.log = log
         self.proc: subprocess.Popen | None = None

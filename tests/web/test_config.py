@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from deepfake_web import create_app
 from deepfake_web.web.database import immediate
@@ -45,6 +45,7 @@ def test_secret_key_is_generated_once_and_kept(tmp_path: Path) -> None:
     assert b.config["SECRET_KEY"] == a.config["SECRET_KEY"]
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(app) -> None:
     with app.app_context():
         assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
@@ -54,7 +55,7 @@ def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(app) -> None:
 
 def test_migrations_create_the_schema_from_an_empty_database(app, runner) -> None:
     with app.app_context():
-        tables = set(db.session.execute(text("SELECT name FROM sqlite_master")).scalars())
+        tables = set(inspect(db.engine).get_table_names())
         assert {"analysis", "alembic_version"} <= tables
         version = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
     heads = [p.name.split("_", 1)[0] for p in Path("migrations/versions").glob("*.py")]
@@ -62,6 +63,7 @@ def test_migrations_create_the_schema_from_an_empty_database(app, runner) -> Non
     assert runner.invoke(args=["db", "check"]).exit_code == 0  # models and migrations agree
 
 
+@pytest.mark.sqlite_only
 def test_immediate_transactions_survive_concurrent_read_then_write(app) -> None:
     with app.app_context():
         row = Analysis(original_name="x", stored_name="x.mp4", sha256="0" * 64, size_bytes=1,

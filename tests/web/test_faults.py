@@ -90,6 +90,7 @@ def test_every_413_says_its_real_cause(tmp_path: Path, video_bytes) -> None:
     assert res.status_code == 413 and "upload limit of" in res.json["error"]["message"]
 
 
+@pytest.mark.sqlite_only
 def test_a_deleted_database_file_is_a_loud_503(
     app, client, video_bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -112,6 +113,7 @@ def test_a_deleted_database_file_is_a_loud_503(
     assert len(stored_files(app)) == 1  # the refused upload left nothing
 
 
+@pytest.mark.sqlite_only
 def test_a_replaced_database_file_is_refused_too(app, client, video_bytes) -> None:
     assert post_api(client, video_bytes).status_code == 202
     db_file = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
