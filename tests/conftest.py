@@ -130,8 +130,10 @@ def models_dir(published_checkpoint: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def servers() -> Iterator[backends.Servers]:
+def servers(request: pytest.FixtureRequest) -> Iterator[backends.Servers]:
     """PostgreSQL and Redis for the whole run, in temporary folders on free ports."""
+    if "postgresql" not in _selected_backends(request.config):
+        pytest.skip("the postgresql back end is not selected (--backends)")
     if not backends.servers_installed():
         if os.environ.get("CI"):
             pytest.fail(backends.MISSING)

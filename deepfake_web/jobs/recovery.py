@@ -6,7 +6,9 @@ when the analysis's own heartbeat is older than ``HEARTBEAT_STALE_S``, whoever o
 live worker whose own writes fail (a full disk, a database error) stops those heartbeats
 too, and its analysis must not stay ``running``. On PostgreSQL the running rows are
 locked (``FOR UPDATE SKIP LOCKED``), so two workers recovering at once never both take
-the same analysis. A queued one is lost when the queue no longer holds it. Both
+the same analysis. A queued one is lost when the queue no longer holds it
+``QUEUE_LOST_AFTER_S`` after it was created (a Redis restarted without its data, a deleted
+``queue.db``): the database is the record, the queue only a notice. Both
 are queued again (or failed after ``ANALYSIS_MAX_ATTEMPTS``).
 """
 
@@ -69,7 +71,7 @@ def recover_interrupted(app: Flask) -> list[str]:
                         "analysis %s interrupted (worker %s, last heartbeat %s)",
                         row.id, row.worker, beat,
                     )  # fmt: skip
-                old = now - timedelta(seconds=30)
+                old = now - timedelta(seconds=float(app.config["QUEUE_LOST_AFTER_S"]))
                 queued = set(
                     db.session.scalars(
                         select(Analysis.id).where(

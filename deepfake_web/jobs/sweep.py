@@ -1,10 +1,11 @@
 """Removing uploads in transit that a killed process left in ``uploads/incoming``.
 
-An upload is written there under a name carrying its writer's pid
+An upload is written there under a name carrying its writer's host and pid
 (:func:`deepfake_web.web.storage.incoming_name`) and renamed or removed when the request
 ends; a ``kill -9`` of the web process leaves it behind. A file is removed when it is older
-than ``INCOMING_GRACE_S`` and its writer is gone, or older than ``INCOMING_MAX_AGE_S``
-whatever its name says (a reused pid, a name of an older release). A file an upload in
+than ``INCOMING_GRACE_S`` and its writer, on this machine, is gone, or older than
+``INCOMING_MAX_AGE_S`` whatever its name says (a reused pid, a writer on another machine
+of a shared storage, a name of an older release). A file an upload in
 progress is writing is never touched: its writer lives and it is young.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from flask import Flask
 
 from deepfake_web.files import temporary_owner
+from deepfake_web.web.storage import host_tag, incoming_host
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,8 @@ def sweep_incoming(app: Flask, now: float | None = None) -> list[Path]:
         if not path.is_file() or age < grace:
             continue
         owner = temporary_owner(path)
-        if age < max_age and (owner is None or _alive(owner)):
+        here = incoming_host(path) == host_tag()  # a pid says something on its own host only
+        if age < max_age and (owner is None or not here or _alive(owner)):
             continue
         path.unlink(missing_ok=True)
         removed.append(path)

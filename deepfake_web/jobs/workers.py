@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import func, select, update
 
 from deepfake_web.web.database import immediate, retrying
@@ -155,66 +155,60 @@ class WorkerStatus:
     running: list[dict[str, Any]] = field(default_factory=list)
 
 
-def status(app: Flask, include_stopped: bool = False) -> dict[str, Any]:
+def snapshot(include_stopped: bool = False) -> dict[str, Any]:
     """Workers (state, last heartbeat, what each runs), the queue depth and the counts.
 
-    JSON-serialisable; ``deepfake-web status`` prints it and the dashboard can show it.
+    Reads in the current app context (a request's, for the dashboard); JSON-serialisable.
     """
-    with app.app_context():
-        now = utcnow()
-        rows = list(db.session.scalars(select(Worker).order_by(Worker.host, Worker.pid)))
-        running = list(
-            db.session.scalars(
-                select(Analysis)
-                .where(Analysis.status == Status.RUNNING)
-                .order_by(Analysis.started_at)
+    config = current_app.config
+    now = utcnow()
+    rows = list(db.session.scalars(select(Worker).order_by(Worker.host, Worker.pid)))
+    running = list(
+        db.session.scalars(
+            select(Analysis).where(Analysis.status == Status.RUNNING).order_by(Analysis.started_at)
+        )
+    )
+    counts = {
+        str(state): n
+        for state, n in db.session.execute(
+            select(Analysis.status, func.count()).group_by(Analysis.status)
+        )
+    }
+    try:
+        pending: int | None = len(queue.pending_ids())
+    except Exception as exc:  # the status must still show the database's view
+        log.warning("could not read the queue: %s", exc)
+        pending = None
+    workers: list[WorkerStatus] = []
+    for row in rows:
+        state = state_of(row, now, config)
+        if state == STOPPED and not include_stopped:
+            continue
+        beat = as_utc(row.heartbeat_at)
+        workers.append(
+            WorkerStatus(
+                name=row.name,
+                host=row.host,
+                pid=row.pid,
+                threads=row.threads,
+                state=state,
+                started_at=iso(row.started_at),
+                heartbeat_at=iso(row.heartbeat_at),
+                seconds_since_heartbeat=round((now - beat).total_seconds(), 1) if beat else None,
+                running=[
+                    {
+                        "id": a.id,
+                        "file_name": a.original_name,
+                        "stage_id": a.stage,
+                        "progress": round(a.progress or 0.0, 3),
+                        "attempt": a.attempts,
+                        "started_at": iso(a.started_at),
+                    }
+                    for a in running
+                    if a.worker == row.name
+                ],
             )
         )
-        counts = {
-            str(state): n
-            for state, n in db.session.execute(
-                select(Analysis.status, func.count()).group_by(Analysis.status)
-            )
-        }
-        db.session.commit()
-        try:
-            pending = len(queue.pending_ids())
-        except Exception as exc:  # the status must still show the database's view
-            log.warning("could not read the queue: %s", exc)
-            pending = None
-        workers: list[WorkerStatus] = []
-        for row in rows:
-            state = state_of(row, now, app.config)
-            if state == STOPPED and not include_stopped:
-                continue
-            beat = as_utc(row.heartbeat_at)
-            workers.append(
-                WorkerStatus(
-                    name=row.name,
-                    host=row.host,
-                    pid=row.pid,
-                    threads=row.threads,
-                    state=state,
-                    started_at=iso(row.started_at),
-                    heartbeat_at=iso(row.heartbeat_at),
-                    seconds_since_heartbeat=round((now - beat).total_seconds(), 1)
-                    if beat
-                    else None,
-                    running=[
-                        {
-                            "id": a.id,
-                            "file_name": a.original_name,
-                            "stage_id": a.stage,
-                            "progress": round(a.progress or 0.0, 3),
-                            "attempt": a.attempts,
-                            "started_at": iso(a.started_at),
-                        }
-                        for a in running
-                        if a.worker == row.name
-                    ],
-                )
-            )
-        db.session.remove()
     return {
         "workers": [asdict(w) for w in workers],
         "queue": {
@@ -222,5 +216,14 @@ def status(app: Flask, include_stopped: bool = False) -> dict[str, Any]:
             "queued": counts.get(Status.QUEUED.value, 0),
             "running": counts.get(Status.RUNNING.value, 0),
         },
-        "dead_after_s": dead_after(app.config).total_seconds(),
+        "dead_after_s": dead_after(config).total_seconds(),
     }
+
+
+def status(app: Flask, include_stopped: bool = False) -> dict[str, Any]:
+    """:func:`snapshot` in an app context of its own (``deepfake-web status``)."""
+    with app.app_context():
+        try:
+            return snapshot(include_stopped)
+        finally:
+            db.session.remove()

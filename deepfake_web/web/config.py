@@ -2,7 +2,9 @@
 
 Any key below can be set in the environment with the ``DEEPFAKE_`` prefix, for example
 ``DEEPFAKE_MAX_CONTENT_LENGTH=104857600`` (values are parsed as JSON when they can be).
-``DEEPFAKE_INSTANCE_PATH`` and ``DEEPFAKE_MODELS_DIR`` move the data and the checkpoints.
+``DEEPFAKE_INSTANCE_PATH`` and ``DEEPFAKE_MODELS_DIR`` move the data and the checkpoints;
+``DEEPFAKE_STORAGE_PATH`` moves the uploads and previews (a shared mount), and
+``DEEPFAKE_DATABASE_URL`` / ``DEEPFAKE_QUEUE_URL`` the database and the queue.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
     # Checkpoints folder; None means $DEEPFAKE_MODELS_DIR, else the project's models/.
     "MODELS_DIR": None,
+    # Uploads and previews (uploads/, previews/): a folder every machine mounts (NFS...)
+    # when workers run elsewhere; None means the instance folder.
+    "STORAGE_PATH": None,
     # Database and queue; None means SQLite files in the instance folder. A lab that scales
     # out sets DATABASE_URL=postgresql://user@host/db (psycopg 3) and QUEUE_URL=redis://host.
     "DATABASE_URL": None,
@@ -44,6 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "HEARTBEAT_STALE_S": 120,  # a running analysis silent for this long is recovered
     "HEARTBEAT_MISSED": 3,  # a worker that missed this many heartbeats in a row is dead
     "RECOVERY_INTERVAL_S": 60,  # how often each worker looks for dead workers' analyses
+    "QUEUE_LOST_AFTER_S": 30,  # a queued analysis missing from the queue this long is re-sent
     "WORKER_THREADS": 1,
     "DEVICE": _ENGINE.device,
     "PRECISION": _ENGINE.precision,
@@ -100,8 +106,9 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     cfg = app.config
     if not cfg.get("MODELS_DIR"):
         cfg["MODELS_DIR"] = str(default_models_dir())
-    cfg.setdefault("UPLOAD_DIR", str(instance / "uploads"))
-    cfg.setdefault("PREVIEW_DIR", str(instance / "previews"))
+    storage = Path(cfg["STORAGE_PATH"] or instance)
+    cfg.setdefault("UPLOAD_DIR", str(storage / "uploads"))
+    cfg.setdefault("PREVIEW_DIR", str(storage / "previews"))
     if cfg.get("DATABASE_URL"):
         cfg["SQLALCHEMY_DATABASE_URI"] = database_url(str(cfg["DATABASE_URL"]))
     elif not cfg.get("SQLALCHEMY_DATABASE_URI"):

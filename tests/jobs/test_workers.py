@@ -103,3 +103,24 @@ def test_the_status_command_prints_workers_and_queue(env_of, client, video_bytes
     as_json = CliRunner().invoke(cli, ["status", "--json"])
     data = json.loads(as_json.output)
     assert data["workers"][0]["running"][0]["id"] == aid
+
+
+def test_the_dashboard_lists_the_workers(app, client, video_bytes) -> None:
+    aid = post_api(client, video_bytes).json["id"]
+    now = datetime.now(UTC)
+    with app.app_context():
+        for name, age in (("gpu-1:11:aa", 1), ("gpu-2:22:bb", 900)):
+            host, pid, _ = name.split(":")
+            beat = now - timedelta(seconds=age)
+            db.session.add(
+                Worker(name=name, host=host, pid=int(pid), threads=1, started_at=now,
+                       heartbeat_at=beat)
+            )  # fmt: skip
+        a = db.session.get(Analysis, aid)
+        a.status, a.worker, a.stage, a.progress = "running", "gpu-1:11:aa", "running_model", 0.5
+        db.session.commit()
+    page = client.get("/history").get_data(as_text=True)
+    assert 'data-worker="gpu-1:11:aa" data-state="alive"' in page
+    assert 'data-worker="gpu-2:22:bb" data-state="dead"' in page
+    block = page.split('data-worker="gpu-1:11:aa"')[1].split("</li>")[0]
+    assert f'href="/analyses/{aid}">clip.mp4</a>' in block and "running_model 50%" in block

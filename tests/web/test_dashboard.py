@@ -55,6 +55,8 @@ def mixed(app):
     return app
 
 
+# The counts below are made with SQLite's own SQL, independently of the app's queries: those
+# tests run on the sqlite back end (the app's queries are the same SQLAlchemy on both).
 def database(app) -> sqlite3.Connection:
     return sqlite3.connect(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
 
@@ -71,6 +73,7 @@ def figures(page: str, list_id: str, attr: str) -> dict[str, int]:
     }
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("query", ["", "?checkpoint=b.pt", "?from=2026-05-03&to=2026-05-08"])
 def test_dashboard_figures_match_the_database(mixed, client, query: str) -> None:
     page = client.get(f"/history{query}").get_data(as_text=True)
@@ -127,6 +130,7 @@ def test_dashboard_figures_match_the_database(mixed, client, query: str) -> None
     assert 'id="disk-previews" data-bytes="678"' in page
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     "query",
     ["", "?verdict=FAKE", "?checkpoint=a.pt&sort=p_fake&order=asc", "?q=clip_1", "?verdict=FAILED"],

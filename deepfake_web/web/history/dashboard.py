@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import func, select
+
+from deepfake_web.jobs.workers import snapshot
 
 from ..extensions import db
 from ..models import Analysis, Status, as_utc
@@ -44,6 +46,7 @@ class Dashboard:
     running: int
     uploads_bytes: int
     previews_bytes: int
+    workers: list[dict] = field(default_factory=list)  # jobs.workers.snapshot()'s workers
 
     def bars(self) -> list[DayBar]:
         """The per-day counts as SVG bars (one slot per day from the first to the last)."""
@@ -122,4 +125,5 @@ def overview(filters: Filters) -> Dashboard:
         running=live.get(Status.RUNNING, 0),
         uploads_bytes=folder_bytes(config["UPLOAD_DIR"]),
         previews_bytes=folder_bytes(config["PREVIEW_DIR"]),
+        workers=snapshot()["workers"],
     )
