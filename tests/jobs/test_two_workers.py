@@ -114,6 +114,7 @@ def deployment(tmp_path: Path, servers) -> Iterator[tuple]:
         "DEEPFAKE_QUEUE_URL": queue_url,
         "DEEPFAKE_STORAGE_PATH": str(tmp_path / "storage"),
     }
+    (tmp_path / "web").mkdir()
     web = make_app(
         tmp_path / "web",
         DATABASE_URL=database_url,
