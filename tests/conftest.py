@@ -6,17 +6,27 @@ Factories the tests share (media, training trees, the app and its requests) live
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.factories import backends
-from tests.factories.media import NO_MEDIA_REASON, SHARED_MEDIA, plain_frames, write_video
-from tests.factories.training import Pipeline, train_synthetic
-from tests.factories.web import make_app
+# The suite is deterministic: the backbone runs in PyTorch fp32 unless a test asks for another
+# runtime, and runtime choices and converted models go to a folder of this run (set before
+# the engine is imported; subprocesses inherit both).
+os.environ["DEEPFAKE_PRECISION"] = "fp32"
+os.environ["DEEPFAKE_CACHE_DIR"] = tempfile.mkdtemp(prefix="deepfake-web-cache-")
+atexit.register(shutil.rmtree, os.environ["DEEPFAKE_CACHE_DIR"], ignore_errors=True)
+
+from tests.factories import backends  # noqa: E402
+from tests.factories.media import NO_MEDIA_REASON, SHARED_MEDIA, plain_frames, write_video  # noqa: E402
+from tests.factories.training import Pipeline, train_synthetic  # noqa: E402
+from tests.factories.web import make_app  # noqa: E402
 
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 

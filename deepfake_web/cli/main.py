@@ -1,9 +1,9 @@
 """The ``deepfake-web`` command group: every command is registered here.
 
 A command lives in the module named for what it does (``predict``, ``models``, ``serve``,
-``dataset``, ``train``, ``users``, ``status``); to add one, write it there (or in a new
-module) with the shared options of :mod:`.options`, and add it to :data:`COMMANDS`. Heavy
-imports happen inside the commands, so ``deepfake-web --help`` stays fast.
+``dataset``, ``train``, ``users``, ``status``, ``doctor``); to add one, write it there (or in
+a new module) with the shared options of :mod:`.options`, and add it to :data:`COMMANDS`.
+Heavy imports happen inside the commands, so ``deepfake-web --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import logging
 import click
 
 from .dataset import dataset, faces_command, features_command
+from .doctor import doctor
 from .models import models
 from .predict import predict
 from .serve import serve, worker
@@ -34,6 +35,7 @@ COMMANDS: tuple[click.Command, ...] = (
     evaluate_command,
     users,
     purge,
+    doctor,
 )
 
 

@@ -61,14 +61,15 @@ def resolve_models_dir(value: str | None) -> Path:
 
 
 def precision_option(f: Callable) -> Callable:
-    """``--precision`` of the backbone in standard mode."""
+    """``--precision``: the backbone's runtime in standard mode (``$DEEPFAKE_PRECISION``)."""
     return click.option(
         "--precision",
         type=click.Choice(PRECISIONS),
         default=_ENGINE.precision,
         show_default=True,
-        help="bf16 autocast for the backbone in standard mode (fast only on CPUs with bf16 "
-        "arithmetic or on GPUs; see docs/performance.md).",
+        help="The backbone's runtime in standard mode: auto (the fastest measured on this "
+        "CPU, cached; `deepfake-web doctor` says which), fp32, bf16 (fast only with bf16 "
+        "arithmetic) or a runtime's name [env: DEEPFAKE_PRECISION].",
     )(f)
 
 

@@ -19,7 +19,15 @@ WORKER_STOP_S = 60
 
 
 @click.command()
-@click.option("--threads", type=click.IntRange(1, 8), default=None, help="Analyses at once.")
+@click.option(
+    "--concurrency",
+    "--threads",
+    "threads",
+    type=click.IntRange(1, 8),
+    default=None,
+    help="Analyses at once; they share one backbone thread that batches their face crops "
+    "[default: WORKER_THREADS, 1].",
+)
 def worker(threads: int | None) -> None:
     """Run the analysis worker (the huey consumer) until interrupted."""
     from deepfake_web.jobs import consumer
@@ -30,7 +38,10 @@ def worker(threads: int | None) -> None:
         logging.getLogger("deepfake_web").setLevel(logging.INFO)
     if threads is None:
         threads = int(app.config["WORKER_THREADS"])
-    click.echo(f"worker: queue {app.config['QUEUE_URL']}, models {app.config['MODELS_DIR']}")
+    click.echo(
+        f"worker: queue {app.config['QUEUE_URL']}, models {app.config['MODELS_DIR']}, "
+        f"{threads} at once"
+    )
     consumer.run(app, threads)
 
 

@@ -7,7 +7,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +29,17 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class LoadedModel:
-    """A network ready for inference, with the facts about the file it came from."""
+    """A network ready for inference, with the facts about the file it came from.
+
+    ``runtimes`` holds the backbone's runtimes built for it (see :mod:`.backbones`).
+    """
 
     net: Any
     info: CheckpointInfo
     sha256: str
     preprocessing: Preprocessing
     device: Any
+    runtimes: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 def _strict_problems(expected: Mapping, given: Mapping, limit: int = 5) -> list[str]:
@@ -74,7 +78,11 @@ def resolve_device(device: str = "auto") -> Any:
 
 
 def load_checkpoint(path: str | os.PathLike, device: str = "auto") -> LoadedModel:
-    """Load a checkpoint of either format strictly and return the network in eval mode."""
+    """Load a checkpoint of either format strictly and return the network in eval mode.
+
+    The file is memory-mapped: the tensors are read from the page cache as the network
+    uses them, not copied into memory first (a second process shares the pages).
+    """
     import torch
 
     from .network import Architecture, PublishedNet, TemporalNet
@@ -84,7 +92,10 @@ def load_checkpoint(path: str | os.PathLike, device: str = "auto") -> LoadedMode
         raise CheckpointError(f"{info.name}: {info.problem}")
     dev = resolve_device(device)
     try:
-        obj = torch.load(info.path, map_location="cpu", weights_only=True)
+        try:
+            obj = torch.load(info.path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError:  # files in torch's legacy (pre-zip) format cannot be mapped
+            obj = torch.load(info.path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for damaged files
         raise CheckpointError(f"{info.name} could not be loaded: {exc}") from exc
     if info.format == OWN:

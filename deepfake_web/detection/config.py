@@ -6,15 +6,22 @@ worker uses (for its upload checks).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
-from typing import Literal
 
 from .faces import FaceConfig
 from .media import MediaLimits
+from .runtimes import AUTO, PRECISIONS
 
-Precision = Literal["fp32", "bf16"]
 DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS: tuple[Precision, ...] = ("fp32", "bf16")
+__all__ = ["DEFAULT_SEQUENCE_LENGTH", "DEVICES", "PRECISIONS", "DetectorConfig"]
+
+
+def default_precision() -> str:
+    """``$DEEPFAKE_PRECISION``, else ``auto`` (the fastest runtime measured on this CPU)."""
+    return os.environ.get("DEEPFAKE_PRECISION") or AUTO
+
+
 DEFAULT_SEQUENCE_LENGTH = 60
 """Frames analysed when neither the request nor the checkpoint says how many."""
 
@@ -24,11 +31,13 @@ class DetectorConfig:
     """Device, precision, batching, face search, media limits, previews and the model cache.
 
     ``device`` is ``auto`` (CUDA when present), ``cpu`` or ``cuda[:N]``; ``precision`` is
-    ``fp32`` or ``bf16`` (autocast of the backbone, standard mode only).
+    ``auto`` (the runtime measured fastest on this CPU, see :mod:`.runtimes`), ``fp32``,
+    ``bf16`` or a runtime's name, for the backbone in standard mode (reference mode is
+    always PyTorch fp32).
     """
 
     device: str = "auto"
-    precision: Precision = "fp32"
+    precision: str = field(default_factory=default_precision)
     batch_size: int = 32
     face_workers: int = 2
     faces: FaceConfig = field(default_factory=FaceConfig)

@@ -16,15 +16,18 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
+from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from .backbones import Backbone, backbone_for
 from .checkpoint_info import PUBLISHED, inspect_checkpoint
-from .checkpoints import LoadedModel, load_cached
+from .checkpoints import LoadedModel, load_cached, resolve_device
 from .config import DEFAULT_SEQUENCE_LENGTH, DetectorConfig
 from .decision import DecisionRule, Verdict
 from .errors import CheckpointError, DetectionError
@@ -34,6 +37,8 @@ from .media import check_limits, probe
 from .models_folder import CheckpointChoice, ModelsFolder
 from .modes import Mode
 from .result import AnalysisResult, CheckpointUsed, FrameScore, Preview, Timings, library_versions
+from .runtime_choice import chooser
+from .runtimes import TORCH_FP32, Choice
 from .stages import ProgressCallback, Stage
 from .tensors import to_tensor
 
@@ -55,6 +60,9 @@ class Detector:
         self.models = models
         self.checkpoint = Path(checkpoint) if checkpoint is not None else None
         self.config = config or DetectorConfig()
+        self.embedder = None  # a SharedEmbedder when concurrent analyses share the backbone
+        self._runtime: Choice | None = None
+        self._runtime_lock = threading.Lock()
 
     @classmethod
     def from_checkpoint(
@@ -99,12 +107,60 @@ class Detector:
             )
         return CheckpointChoice(info, sequence_length, note)
 
+    def runtime(self) -> Choice:
+        """The backbone's runtime for standard mode on this machine, and why (resolved once)."""
+        with self._runtime_lock:
+            if self._runtime is None:
+                device = resolve_device(self.config.device).type
+                self._runtime = chooser().resolve(self.config.precision, device)
+            return self._runtime
+
     def warm_up(self, sequence_length: int | None = None) -> LoadedModel:
-        """Load the model for ``sequence_length`` and the face detectors ahead of the first call."""
+        """Load the model for ``sequence_length``, its runtime and the face detectors, and run
+        the backbone once, ahead of the first call."""
         choice = self.choose(sequence_length)
-        model = load_cached(choice.info.path, self.config.device, self.config.max_cached_models)
+        model, backbone = self._prepare(choice)
         prepare_detectors(self.config.faces.model, self.config.face_workers)
+        size = model.preprocessing.image_size
+        import torch
+
+        backbone(torch.zeros(2, 3, size, size))
         return model
+
+    def _prepare(self, choice: CheckpointChoice) -> tuple[LoadedModel, Backbone]:
+        """Load ``choice``'s network (once per process) and build its standard-mode runtime."""
+        model = load_cached(choice.info.path, self.config.device, self.config.max_cached_models)
+        runtime = self.runtime()
+        try:
+            return model, backbone_for(model, runtime.runtime)
+        except Exception as exc:
+            if runtime.runtime == TORCH_FP32:
+                raise
+            log.exception("%s failed to build; using torch-fp32 instead", runtime.runtime)
+            with self._runtime_lock:
+                self._runtime = replace(
+                    runtime, runtime=TORCH_FP32, reason=f"{runtime.runtime} failed: {exc}"
+                )
+            return model, backbone_for(model, TORCH_FP32)
+
+    def _prepare_in_background(self, choice: CheckpointChoice, mode: Mode) -> Future:
+        """Start loading the model (and, in standard mode, its runtime) on another thread."""
+        done: Future = Future()
+
+        def work() -> None:
+            try:
+                if mode is Mode.STANDARD:
+                    done.set_result(self._prepare(choice))
+                else:
+                    model = load_cached(
+                        choice.info.path, self.config.device, self.config.max_cached_models
+                    )
+                    done.set_result((model, None))
+            except BaseException as exc:
+                done.set_exception(exc)
+
+        threading.Thread(target=work, name="prepare-model", daemon=True).start()
+        return done
 
     def __call__(
         self,
@@ -128,22 +184,24 @@ class Detector:
         check_limits(info, self.config.limits)
         report(Stage.LOADING_MODEL, 0.0)
         choice = self.choose(sequence_length)
-        model = load_cached(choice.info.path, self.config.device, self.config.max_cached_models)
+        if mode is Mode.REFERENCE and choice.info.format != PUBLISHED:
+            raise DetectionError(
+                "Reference mode reproduces the original ResNeXt-LSTM app and needs a "
+                f"published-format checkpoint; {choice.info.name} is a {choice.info.format} one."
+            )
+        # The network and its runtime load while the video is read and faces are searched.
+        pending = self._prepare_in_background(choice, mode)
         prepare_detectors(self.config.faces.model, self.config.face_workers)  # ~0.5 s each, once
         n = sequence_length or choice.info.sequence_length or DEFAULT_SEQUENCE_LENGTH
         timings = Timings(load_s=time.perf_counter() - t_start)
-        if mode is Mode.REFERENCE and model.info.format != PUBLISHED:
-            raise DetectionError(
-                "Reference mode reproduces the original ResNeXt-LSTM app and needs a "
-                f"published-format checkpoint; {model.info.name} is a {model.info.format} one."
-            )
+        prep = choice.info.preprocessing
 
         report(Stage.READING_VIDEO, 0.02)
         track = extract_faces(
             path,
             n,
-            image_size=model.preprocessing.image_size,
-            faces=replace(self.config.faces, margin=model.preprocessing.crop_margin),
+            image_size=prep.image_size,
+            faces=replace(self.config.faces, margin=prep.crop_margin),
             mode=mode,
             limits=self.config.limits,
             info=info,
@@ -152,9 +210,16 @@ class Detector:
             progress=lambda fraction: report(Stage.FINDING_FACES, 0.05 + 0.75 * fraction),
         )
         timings.decode_s, timings.faces_s = track.decode_s, track.faces_s
+        t_wait = time.perf_counter()
+        model, backbone = pending.result()
+        timings.load_s += time.perf_counter() - t_wait  # what loading added after the faces
+        runtime = self.runtime().runtime if mode is Mode.STANDARD else TORCH_FP32
         notes = [n for n in (choice.note, track.note, *track.notes) if n]
-        if self.config.precision == "bf16" and mode is Mode.STANDARD:
-            notes.append("Computed in bfloat16 (standard mode option); reference mode is fp32.")
+        if runtime != TORCH_FP32:
+            notes.append(
+                f"Backbone computed with {runtime} (the runtime chosen for this machine; "
+                "`deepfake-web doctor` says why); reference mode is PyTorch fp32."
+            )
         # Reference mode scores every frame (the whole frame when it has no face).
         scored = track.frames if mode is Mode.REFERENCE else track.with_face
         frame_p: dict[int, float] = {}
@@ -163,7 +228,7 @@ class Detector:
             report(Stage.RUNNING_MODEL, 0.8)
             t0 = time.perf_counter()
             inputs = [f.face if f.face is not None else f.crops[0] for f in scored]
-            frame_probs, p_fake = self._score(model, inputs, mode)
+            frame_probs, p_fake = self._score(model, backbone, inputs, mode)
             frame_p = {f.index: p for f, p in zip(scored, frame_probs, strict=True)}
             timings.model_s = time.perf_counter() - t0
 
@@ -230,23 +295,28 @@ class Detector:
 
     # -- stages ------------------------------------------------------------------------
 
-    def _score(self, model: LoadedModel, inputs: list[np.ndarray], mode: Mode):
-        """Run backbone and temporal head; return per-frame p_fake and the video's p_fake."""
+    def _score(
+        self, model: LoadedModel, backbone: Backbone | None, inputs: list[np.ndarray], mode: Mode
+    ):
+        """Run backbone and temporal head; return per-frame p_fake and the video's p_fake.
+
+        Standard mode uses the runtime chosen for this machine (``backbone``; through the
+        shared embedder when concurrent analyses share it); reference mode keeps the original
+        contiguous layout in PyTorch fp32.
+        """
         import torch
 
         fake = 0  # both formats put FAKE at index 0 (checked when saving own checkpoints)
-        standard = mode is Mode.STANDARD
-        bf16 = self.config.precision == "bf16" and standard
-        # Standard mode feeds channels-last tensors (faster convolutions on CPU, same maths up
-        # to float rounding); reference mode keeps the original contiguous layout and fp32.
-        layout = torch.channels_last if standard else torch.contiguous_format
         feats = []
         with torch.inference_mode():
             for start in range(0, len(inputs), self.config.batch_size):
                 x = to_tensor(inputs[start : start + self.config.batch_size], model.preprocessing)
-                x = x.to(model.device).contiguous(memory_format=layout)
-                with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=bf16):
-                    feats.append(model.net.embed(x).float())
+                if mode is Mode.REFERENCE or backbone is None:
+                    feats.append(model.net.embed(x.to(model.device)).float())
+                elif self.embedder is not None:
+                    feats.append(self.embedder.embed(backbone, x).to(model.device))
+                else:
+                    feats.append(backbone(x).to(model.device))
             features = torch.cat(feats)
             pooling = "last" if mode is Mode.REFERENCE else None
             frame_logits, video_logits = model.net.score(features, pooling)

@@ -16,7 +16,7 @@ from huey import crontab
 from deepfake_web.web.retention import purge_expired
 
 from . import queue
-from .detectors import warm_up
+from .detectors import warm_up_in_background
 from .recovery import recover_interrupted
 from .sweep import sweep_incoming
 from .worker import run_analysis, worker_name
@@ -42,12 +42,13 @@ def bind(app: Flask) -> None:
 @queue.huey.on_startup()
 def recover_on_startup() -> None:
     """When the worker starts: resume or fail what a dead worker left, remove orphaned
-    uploads in transit and uploads past retention, then load the model."""
+    uploads in transit and uploads past retention, then load the model and its runtime in
+    the background."""
     app = _bound_app()
     recover_interrupted(app)
     sweep_incoming(app)
     _purge(app)
-    warm_up(app)
+    warm_up_in_background(app)
 
 
 @queue.huey.periodic_task(crontab(minute="*"), name="sweep")
@@ -76,6 +77,8 @@ def run(app: Flask, threads: int) -> None:
 
     The worker is registered in the database and beats from its own thread while it runs;
     the same thread hands the analyses of dead workers (on any machine) to the queue again.
+    With more than one analysis at once, they share one backbone thread that batches their
+    crops.
     """
     bind(app)
     app.config["WORKER_THREADS"] = threads
