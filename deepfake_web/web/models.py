@@ -9,7 +9,7 @@ from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, false
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from deepfake_web.detection.decision import Verdict
 from deepfake_web.detection.stages import Stage
@@ -80,6 +80,7 @@ class Analysis(db.Model):
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", name="fk_analysis_owner"), index=True
     )
+    owner: Mapped[User | None] = relationship("User", lazy="select")
     shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     file_removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -133,6 +134,7 @@ class Analysis(db.Model):
             "created_at": iso(self.created_at),
             "finished_at": iso(self.finished_at),
             "error": self.error,
+            "owner": self.owner.name if self.owner else None,
             "shared": self.shared,
             "file_removed_at": iso(self.file_removed_at),
         }

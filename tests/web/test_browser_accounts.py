@@ -71,9 +71,9 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(0.5)
     else:
         raise RuntimeError("the server did not start in 120 s")
-    for name in ("alice", "bob"):
+    for name, role in (("alice", []), ("bob", []), ("root", ["--admin"])):
         subprocess.run(
-            [sys.executable, "-m", "deepfake_web", "users", "add", name],
+            [sys.executable, "-m", "deepfake_web", "users", "add", name, *role],
             input=f"{PASSWORD}\n{PASSWORD}\n",
             text=True,
             cwd=ROOT,
@@ -89,6 +89,14 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         os.killpg(proc.pid, signal.SIGKILL)
         raise
     assert proc.returncode == 0, (base / "serve.log").read_text()[-3000:]
+
+
+def _log_in(page, lab_server: str, name: str) -> None:
+    page.goto(lab_server + "/login")
+    page.fill("#name", name)
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lab_server + "/")
 
 
 def _session(browser, lab_server: str, name: str, width: int, height: int, media: Path, mime: str,
@@ -143,3 +151,24 @@ def test_log_in_upload_see_only_your_own_history_log_out(lab_server: str, browse
     photo = shared("images", "unlabeled", "facerec_obama-720p.jpg")
     _session(browser, lab_server, "bob", 390, 844, photo, "image/jpeg", video.name)
     _session(browser, lab_server, "alice", 1280, 900, video, "video/mp4", photo.name)
+
+
+def test_an_administrator_sees_everything_and_the_audit_log(lab_server: str, browser) -> None:
+    """Runs after the members' visits: both uploads are in root's history and audit log."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for width, height in ((1280, 900), (390, 844)):
+        page = browser.new_page(viewport={"width": width, "height": height})
+        _log_in(page, lab_server, "root")
+        page.goto(lab_server + "/history")
+        owners = page.locator("table.history td.owner").all_inner_texts()
+        assert sorted(o.split()[0] for o in owners) == ["alice", "bob"]
+        page.goto(lab_server + "/admin/audit")
+        uploads = page.locator("tr.event-upload").all_inner_texts()
+        assert len(uploads) == 2 and any("alice" in u for u in uploads)
+        assert page.locator("tr.event-login_failed").count() == 2
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.screenshot(path=SHOTS / f"accounts-root-{width}-audit.png", full_page=True)
+        page.goto(lab_server + "/admin/users")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.screenshot(path=SHOTS / f"accounts-root-{width}-users.png", full_page=True)
+        page.close()

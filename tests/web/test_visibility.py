@@ -128,6 +128,7 @@ def test_shared_analyses_are_seen_by_the_lab_but_deleted_only_by_owner_or_admin(
     assert bob.get(f"/api/analyses/{sid}").status_code == 200
     listing = bob.get("/api/analyses").json
     assert [i["id"] for i in listing["items"]] == [sid]
+    assert listing["items"][0]["owner"] == "alice" and listing["items"][0]["shared"] is True
     assert bob.delete(f"/api/analyses/{sid}").status_code == 403
     page = bob.get(f"/analyses/{sid}").get_data(as_text=True)
     assert "Delete…" not in page and "shared with the lab" in page
