@@ -81,7 +81,8 @@ class FaceConfig:
     with ``fallback_upsample`` (small or distant faces). Frames still without a face next to
     frames with one are searched again near that face (``rescue``): a window twice the
     face's size, scaled so the face is ``rescue_face_size`` pixels tall. ``margin`` widens
-    the crop on every side by that fraction of the face box.
+    the crop on every side by that fraction of the face box. A face followed through at
+    least ``person_min_share`` of the sampled frames is a person, scored on its own.
     """
 
     model: Literal["hog", "cnn"] = "hog"
@@ -91,6 +92,7 @@ class FaceConfig:
     rescue: bool = True
     rescue_face_size: int = 130
     margin: float = 0.0
+    person_min_share: float = 0.2
 
 
 _idle: dict[str, list] = {"hog": [], "cnn": []}
