@@ -51,6 +51,15 @@ def _summary_line(entry: dict) -> str:
     parts.append(f"{entry['checkpoint']['name']}")
     parts.append(f"{entry['timings']['total_s']:.1f}s")
     line = "  ".join(parts)
+    persons = entry.get("persons") or []
+    if len(persons) > 1:
+        line += f"\n    {entry.get('summary') or f'{len(persons)} people'}"
+        for p in persons:
+            score = f"p_fake={p['p_fake']:.3f}" if p.get("p_fake") is not None else "not scored"
+            line += (
+                f"\n    person {p['id']}: {p['verdict']}  {score}  "
+                f"seen in {p['frames_seen']}/{entry['frames_sampled']} frames"
+            )
     for extra in (entry.get("reason"), *entry.get("notes", []), entry["checkpoint"]["warning"]):
         if extra:
             line += f"\n    note: {extra}"

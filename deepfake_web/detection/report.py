@@ -79,6 +79,7 @@ def build_record(
             "uncertain_band": _band(threshold, margin),
         },
         "persons": result.get("persons") or [],
+        "summary": result.get("summary"),
         "input": {
             "file_name": source.get("file_name"),
             "sha256": source.get("sha256"),
@@ -251,18 +252,25 @@ def _first_page(pdf, record: dict) -> None:
         y -= 0.025
         fig.text(0.06, y, line, fontsize=10)
     persons = record.get("persons") or []
-    if persons:
+    if len(persons) > 1:
         y -= 0.035
-        fig.text(0.06, y, "Per person", fontsize=11, weight="bold")
-        for p in persons:
+        summary = record.get("summary") or f"{len(persons)} people"
+        fig.text(0.06, y, f"Per person: {summary}", fontsize=11, weight="bold")
+        for p in persons[:12]:
             y -= 0.022
             fig.text(
                 0.08,
                 y,
                 f"person {p.get('id')}: {p.get('verdict')}  p(fake) "
-                f"{_fmt(p.get('p_fake'), '.4f')}  seen in {_fmt(p.get('frames_seen'))} frames",
+                f"{_fmt(p.get('p_fake'), '.4f')}  confidence {_fmt(p.get('confidence'), '.3f')}"
+                f"  seen in {_fmt(p.get('frames_seen'))} of "
+                f"{_fmt(record['settings']['frames_sampled'])} frames",
                 fontsize=9,
+                color=p.get("colour") or "#333",
             )
+        if len(persons) > 12:
+            y -= 0.022
+            fig.text(0.08, y, f"and {len(persons) - 12} more (see the JSON record)", fontsize=9)
     warning = record["checkpoint"].get("warning")
     if warning:
         y -= 0.035
@@ -281,6 +289,27 @@ def _first_page(pdf, record: dict) -> None:
     plt.close(fig)
 
 
+def _plot_persons(ax, persons: list[dict], frame_scores: list[dict]) -> None:
+    """One line per person, in the person's colour, on the per-frame chart."""
+    times = {s["index"]: s["time_s"] for s in frame_scores}
+    for p in persons:
+        pts = [
+            (times[b["index"]], b["p_fake"])
+            for b in p.get("boxes") or []
+            if b.get("p_fake") is not None and b["index"] in times
+        ]
+        if pts:
+            ax.plot(
+                [t for t, _ in pts],
+                [v for _, v in pts],
+                "o-",
+                color=p.get("colour") or None,
+                ms=3,
+                lw=1.2,
+                label=f"person {p.get('id')}",
+            )
+
+
 def _chart_and_frames(pdf, record: dict, frames: list[ReportFrame]) -> None:
     import matplotlib.pyplot as plt
 
@@ -296,7 +325,10 @@ def _chart_and_frames(pdf, record: dict, frames: list[ReportFrame]) -> None:
             if dec["uncertain_band"]:
                 ax.axhspan(*dec["uncertain_band"], color="#ffe39a", alpha=0.6, label="uncertain")
             ax.axhline(dec["threshold"], color="#b3261e", ls="--", lw=1, label="threshold")
-            if scored:
+            persons = record.get("persons") or []
+            if len(persons) > 1:
+                _plot_persons(ax, persons, record["frame_scores"])
+            elif scored:
                 ax.plot(
                     [s["time_s"] for s in scored],
                     [s["p_fake"] for s in scored],

@@ -19,11 +19,11 @@ import shutil
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from deepfake_web.detection.errors import DetectionError
 from deepfake_web.detection.stages import Stage
@@ -31,7 +31,7 @@ from deepfake_web.files import write_bytes
 from deepfake_web.web.database import immediate, retrying
 from deepfake_web.web.errors import is_disk_full, is_locked
 from deepfake_web.web.extensions import db
-from deepfake_web.web.models import Analysis, Status, utcnow
+from deepfake_web.web.models import Analysis, Person, Status, utcnow
 from deepfake_web.web.storage import preview_dir, preview_name, upload_path
 
 from .detectors import detector_for
@@ -222,7 +222,29 @@ def _write_previews(analysis_id: str, result) -> int:
         write_bytes(folder / preview_name("frame", k), p.frame_jpeg)
         if p.face_jpeg:
             write_bytes(folder / preview_name("face", k), p.face_jpeg)
+    for old in folder.glob("person_*.jpg"):  # an earlier attempt's persons
+        old.unlink(missing_ok=True)
+    for person in result.persons:
+        if person.thumbnail_jpeg:
+            write_bytes(folder / preview_name("person", person.id), person.thumbnail_jpeg)
     return len(result.previews)
+
+
+def _person_rows(analysis_id: str, result) -> list[Person]:
+    """The result's persons as rows of the analysis."""
+    return [
+        Person(
+            analysis_id=analysis_id,
+            number=p.id,
+            frames_seen=p.frames_seen,
+            p_fake=p.p_fake,
+            verdict=p.verdict,
+            confidence=p.confidence,
+            boxes=[asdict(b) for b in p.boxes],
+            thumbnail=bool(p.thumbnail_jpeg),
+        )
+        for p in result.persons
+    ]
 
 
 def _finish(analysis_id: str, attempt: int, result) -> None:
@@ -252,8 +274,27 @@ def _finish(analysis_id: str, attempt: int, result) -> None:
         "preview_count": count,
         "finished_at": utcnow(),
     }
-    _touch(analysis_id, attempt, **values)
-    log.info("analysis %s done: %s p_fake=%s", analysis_id, result.verdict, result.p_fake)
+
+    def store() -> int:
+        """The result and its persons in one transaction (an earlier attempt's replaced)."""
+        with immediate():
+            res = db.session.execute(
+                update(Analysis)
+                .where(*_mine(analysis_id, attempt))
+                .values(heartbeat_at=utcnow(), **values)
+            )
+            if res.rowcount != 1:
+                return res.rowcount
+            db.session.execute(delete(Person).where(Person.analysis_id == analysis_id))
+            db.session.add_all(_person_rows(analysis_id, result))
+            return 1
+
+    if retrying(store, f"storing the result of {analysis_id}") == 0:
+        raise _gone_or_taken(analysis_id)
+    log.info(
+        "analysis %s done: %s p_fake=%s (%s)",
+        analysis_id, result.verdict, result.p_fake, result.summary,
+    )  # fmt: skip
 
 
 def _fail(analysis_id: str, attempt: int, message: str) -> None:

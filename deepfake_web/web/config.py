@@ -19,6 +19,7 @@ from typing import Any
 from flask import Flask
 
 from deepfake_web.detection.config import DetectorConfig
+from deepfake_web.detection.faces import FaceConfig
 from deepfake_web.detection.media import MediaLimits
 from deepfake_web.files import temporary_name
 from deepfake_web.paths import default_models_dir
@@ -55,6 +56,9 @@ DEFAULTS: dict[str, Any] = {
     "PRECISION": _ENGINE.precision,
     "BATCH_SIZE": _ENGINE.batch_size,
     "FACE_WORKERS": _ENGINE.face_workers,
+    # A face followed through at least this share of the sampled frames is a person, scored
+    # on their own (standard mode); fewer sightings are passers-by or false faces.
+    "PERSON_MIN_SHARE": _ENGINE.faces.person_min_share,
     # Engine limits (checked on upload, before anything is queued).
     "MAX_VIDEO_WIDTH": _ENGINE.limits.max_width,
     "MAX_VIDEO_HEIGHT": _ENGINE.limits.max_height,
@@ -139,6 +143,7 @@ def engine_config(config: Mapping[str, Any]) -> DetectorConfig:
         precision=config["PRECISION"],
         batch_size=int(config["BATCH_SIZE"]),
         face_workers=int(config["FACE_WORKERS"]),
+        faces=FaceConfig(person_min_share=person_min_share(config)),
         limits=MediaLimits(
             max_width=int(config["MAX_VIDEO_WIDTH"]),
             max_height=int(config["MAX_VIDEO_HEIGHT"]),
@@ -146,6 +151,14 @@ def engine_config(config: Mapping[str, Any]) -> DetectorConfig:
             max_frames=int(config["MAX_VIDEO_FRAMES"]),
         ),
     )
+
+
+def person_min_share(config: Mapping[str, Any]) -> float:
+    """``PERSON_MIN_SHARE`` as a fraction in (0, 1]; a value outside it is refused."""
+    share = float(config["PERSON_MIN_SHARE"])
+    if not 0.0 < share <= 1.0:
+        raise ValueError(f"PERSON_MIN_SHARE must be above 0 and at most 1, not {share}")
+    return share
 
 
 def _instance_secret_key(instance: Path) -> str:

@@ -1,4 +1,4 @@
-"""Database models: analyses, the lab's accounts and API tokens, and the audit log."""
+"""Database models: analyses and their persons, the lab's accounts and API tokens, the audit log."""
 
 from __future__ import annotations
 
@@ -8,10 +8,24 @@ from enum import StrEnum
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+    select,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from deepfake_web.detection.decision import Verdict
+from deepfake_web.detection.result import person_colour_hex
 from deepfake_web.detection.stages import Stage
 
 from .extensions import db
@@ -101,6 +115,15 @@ class Analysis(db.Model):
     )
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Every person scored on their own (standard mode), in the order they appeared.
+    persons: Mapped[list[Person]] = relationship(
+        "Person",
+        back_populates="analysis",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Person.number",
+        lazy="select",
+    )
 
     @property
     def active(self) -> bool:
@@ -137,7 +160,60 @@ class Analysis(db.Model):
             "owner": self.owner.name if self.owner else None,
             "shared": self.shared,
             "file_removed_at": iso(self.file_removed_at),
+            "person_count": self.person_count,
         }
+
+
+class Person(db.Model):
+    """One person followed through an analysed clip and scored on their own face crops.
+
+    ``number`` is the engine's person id (1, 2 ... in order of first appearance); ``boxes``
+    is ``[{index, box, p_fake}]``, where the face was in each sampled frame. The person's
+    thumbnail, when there is one, is the preview ``preview_name("person", number)``.
+    """
+
+    __tablename__ = "person"
+    __table_args__ = (UniqueConstraint("analysis_id", "number", name="uq_person_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    analysis_id: Mapped[str] = mapped_column(
+        ForeignKey("analysis.id", name="fk_person_analysis", ondelete="CASCADE"), index=True
+    )
+    analysis: Mapped[Analysis] = relationship("Analysis", back_populates="persons")
+    number: Mapped[int] = mapped_column(Integer)
+    frames_seen: Mapped[int] = mapped_column(Integer)
+    p_fake: Mapped[float | None] = mapped_column(Float)
+    verdict: Mapped[str] = mapped_column(String(16))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    boxes: Mapped[list] = mapped_column(JSON, default=list)
+    thumbnail: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    @property
+    def colour(self) -> str:
+        """This person's ``#rrggbb`` colour (their box in the previews, their chart line)."""
+        return person_colour_hex(self.number)
+
+    def to_dict(self, thumbnail_url: str | None = None) -> dict[str, Any]:
+        """The JSON form (the engine's ``persons`` entry), with the thumbnail's URL."""
+        return {
+            "id": self.number,
+            "frames_seen": self.frames_seen,
+            "p_fake": self.p_fake,
+            "verdict": self.verdict,
+            "confidence": self.confidence,
+            "colour": self.colour,
+            "thumbnail": thumbnail_url,
+            "boxes": self.boxes or [],
+        }
+
+
+Analysis.person_count = column_property(
+    select(func.count(Person.id))
+    .where(Person.analysis_id == Analysis.id)
+    .correlate_except(Person)
+    .scalar_subquery()
+)
+"""How many persons an analysis found (0 for reference mode, no face, or older analyses)."""
 
 
 class Role(StrEnum):

@@ -15,13 +15,14 @@ from typing import Literal
 
 from flask import current_app
 
-PreviewKind = Literal["frame", "face", "heat"]
-PREVIEW_NAME = re.compile(r"^(frame|face|heat)_\d{4}\.jpg$")
+PreviewKind = Literal["frame", "face", "heat", "person"]
+PREVIEW_NAME = re.compile(r"^(frame|face|heat|person)_\d{4}\.jpg$")
 """The names :func:`preview_name` makes (the only ones the preview route serves)."""
 
 
 def preview_name(kind: PreviewKind, number: int) -> str:
-    """``frame_0001.jpg``: the ``number``-th (1-based) sampled frame, its face crop or heatmap."""
+    """``frame_0001.jpg``: the ``number``-th (1-based) sampled frame, its face crop or heatmap;
+    ``person_0001.jpg``: the thumbnail of person ``number``."""
     return f"{kind}_{number:04d}.jpg"
 
 

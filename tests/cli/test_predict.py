@@ -142,3 +142,18 @@ def test_python_dash_m_runs_the_cli() -> None:
         [sys.executable, "-m", "deepfake_web", "--help"], capture_output=True, text=True, check=True
     )
     assert "predict" in out.stdout and "models" in out.stdout
+
+
+def test_predict_prints_a_line_per_person_when_there_are_several() -> None:
+    from deepfake_web.cli.predict import _summary_line
+    from tests.factories.persons import persons_result
+
+    two = _summary_line(persons_result("two.mp4").to_dict()).splitlines()
+    assert two[0].startswith("two.mp4: FAKE  p_fake=0.900  frames 5/6")
+    assert two[1:4] == [
+        "    2 people; 1 looks fake",
+        "    person 1: REAL  p_fake=0.200  seen in 6/6 frames",
+        "    person 2: FAKE  p_fake=0.900  seen in 5/6 frames",
+    ]
+    one = _summary_line(persons_result("one.mp4", people=1).to_dict())
+    assert "person 1" not in one and "1 person" not in one

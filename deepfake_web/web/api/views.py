@@ -81,6 +81,11 @@ def _detail(a: Analysis) -> dict:
             }
             for k, score in enumerate(a.frame_scores or [], start=1)
         ]
+        out["persons"] = [
+            p.to_dict(preview(name=preview_name("person", p.number)) if p.thumbnail else None)
+            for p in a.persons
+        ]
+        out["summary"] = a.result.get("summary")
     return out
 
 

@@ -13,7 +13,7 @@ from .search import Filters, ordered
 COLUMNS = (
     "id", "created_at", "finished_at", "file_name", "file_sha256", "size_bytes", "status",
     "verdict", "p_fake", "confidence", "sequence_length", "mode", "checkpoint",
-    "checkpoint_sha256", "frames_used", "total_s", "error",
+    "checkpoint_sha256", "frames_used", "total_s", "error", "people",
 )  # fmt: skip
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -34,7 +34,7 @@ def _row(a: Analysis) -> list[str]:
         a.id, iso(a.created_at), iso(a.finished_at), _text(a.original_name), a.sha256,
         a.size_bytes, a.status, a.verdict, a.p_fake, a.confidence, a.sequence_length, a.mode,
         _text(a.checkpoint_name), a.checkpoint_sha256, a.frames_used,
-        (a.timings or {}).get("total_s"), _text(a.error),
+        (a.timings or {}).get("total_s"), _text(a.error), a.person_count,
     )  # fmt: skip
     return [_cell(v) for v in values]
 

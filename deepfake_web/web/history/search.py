@@ -18,6 +18,7 @@ SORTS = {
     "name": Analysis.original_name,
     "verdict": Analysis.verdict,
     "p_fake": Analysis.p_fake,
+    "people": Analysis.person_count,
     "frames": Analysis.sequence_length,
     "checkpoint": Analysis.checkpoint_name,
 }

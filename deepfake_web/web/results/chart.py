@@ -6,6 +6,17 @@ from dataclasses import dataclass, field
 
 
 @dataclass
+class Series:
+    """One person's line: their colour, the polyline's points and each point's label."""
+
+    label: str
+    colour: str
+    line: str
+    points: list[tuple[float, float, str]] = field(default_factory=list)
+    indices: list[int] = field(default_factory=list)
+
+
+@dataclass
 class Chart:
     """Everything the template needs to draw the chart (coordinates in SVG pixels)."""
 
@@ -20,6 +31,7 @@ class Chart:
     lines: list[str] = field(default_factory=list)
     points: list[tuple[float, float, str]] = field(default_factory=list)
     missing: list[tuple[float, str]] = field(default_factory=list)
+    persons: list[Series] = field(default_factory=list)
     threshold_y: float = 0.0
     band: tuple[float, float] | None = None
     x_label: str = "time in the clip (s)"
@@ -40,8 +52,14 @@ def build_chart(
     margin: float = 0.0,
     width: int = 720,
     height: int = 260,
+    persons: list[dict] | None = None,
 ) -> Chart:
-    """Lay out p_fake per frame against time; frames without a face appear as marks below."""
+    """Lay out p_fake per frame against time; frames without a face appear as marks below.
+
+    With several ``persons`` (their JSON form: ``id``, ``colour``, ``boxes`` with each
+    frame's ``p_fake``) each gets a line of their own in their colour, instead of the
+    video's line (which is the most suspicious person's).
+    """
     c = Chart(width, height, left=52, right=width - 16, top=14, bottom=height - 42)
     times = [s["time_s"] for s in frame_scores]
     by_index = len(times) > 1 and max(times) == 0  # images and streams without timestamps
@@ -67,6 +85,16 @@ def build_chart(
     if margin > 0:
         c.band = (y(min(1.0, threshold + margin)), y(max(0.0, threshold - margin)))
 
+    if persons and len(persons) > 1:
+        where = {s["index"]: xv for xv, s in zip(xs, frame_scores, strict=True)}
+        times = {s["index"]: s["time_s"] for s in frame_scores}
+        c.persons = [_series(p, where, times, x, y) for p in persons]
+        seen = {index for series in c.persons for index in series.indices}
+        for s, xv in zip(frame_scores, xs, strict=True):
+            if s["index"] not in seen and s.get("p_fake") is None:
+                c.missing.append((x(xv), f"frame {s['index']} at {s['time_s']:.2f} s: no face"))
+        return c
+
     run: list[str] = []
     for xv, s in zip(xs, frame_scores, strict=True):
         label = f"frame {s['index']} at {s['time_s']:.2f} s"
@@ -82,3 +110,18 @@ def build_chart(
     if len(run) > 1:
         c.lines.append(" ".join(run))
     return c
+
+
+def _series(person: dict, where: dict, times: dict, x, y) -> Series:
+    """One person's scored frames as a line (frames they were not seen in are skipped)."""
+    label = f"person {person['id']}"
+    series = Series(label, person.get("colour") or "#000000", "")
+    for b in person.get("boxes") or []:
+        if b.get("p_fake") is None or b["index"] not in where:
+            continue
+        px, py = x(where[b["index"]]), y(b["p_fake"])
+        tip = f"{label}, frame {b['index']} at {times[b['index']]:.2f} s: p_fake {b['p_fake']:.3f}"
+        series.points.append((px, py, tip))
+        series.indices.append(b["index"])
+    series.line = " ".join(f"{px},{py}" for px, py, _ in series.points)
+    return series

@@ -14,6 +14,8 @@ from flask import (
     url_for,
 )
 
+from deepfake_web.detection.result import persons_summary
+
 from .. import analyses, reports
 from ..errors import RequestRefusedError
 from ..extensions import limiter
@@ -31,6 +33,7 @@ def detail(analysis_id: str):
     """Progress while it runs; verdict, chart, previews and facts when done."""
     analysis = analyses.get_or_404(analysis_id)
     chart = None
+    persons = analysis.persons if analysis.status == Status.DONE else []
     if analysis.status == Status.DONE and analysis.frame_scores:
         result = analysis.result or {}
         ck = result.get("checkpoint", {})
@@ -39,12 +42,15 @@ def detail(analysis_id: str):
             analysis.duration_s,
             ck.get("threshold", 0.5),
             ck.get("uncertain_margin", 0.0),
+            persons=[p.to_dict() for p in persons],
         )
     return render_template(
         "results/detail.html",
         a=analysis,
         r=analysis.result or {},
         chart=chart,
+        persons=persons,
+        persons_summary=persons_summary([p.verdict for p in persons]),
         existing=request.args.get("existing") == "1",
         form=ConfirmForm(),
     )
