@@ -13,9 +13,11 @@ import hashlib
 import secrets
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .database import immediate, retrying
 from .extensions import db
 from .models import ApiToken, Role, User, as_utc, new_nonce, utcnow
 
@@ -61,34 +63,53 @@ def _check_password(password: str) -> None:
 
 
 def add_user(name: str, password: str, admin: bool = False) -> User:
-    """Create an account (commits)."""
+    """Create an account (commits; the slow hash is made before the short write)."""
     name = name.strip()
     if not name or len(name) > MAX_NAME or any(c.isspace() for c in name):
         raise AccountError(f"A name has 1 to {MAX_NAME} characters and no spaces.")
-    if by_name(name) is not None:
-        raise AccountError(f"There is already an account called {name!r}.")
     _check_password(password)
-    user = User(
-        name=name, password_hash=hash_password(password), role=Role.ADMIN if admin else Role.MEMBER
-    )
-    db.session.add(user)
-    db.session.commit()
-    return user
+    password_hash = hash_password(password)  # ~0.1 s of scrypt, outside any transaction
+    taken = AccountError(f"There is already an account called {name!r}.")
+
+    def insert() -> User:
+        with immediate():  # SQLite: the check and the insert under one write lock
+            if by_name(name) is not None:
+                raise taken
+            user = User(
+                name=name,
+                password_hash=password_hash,
+                role=Role.ADMIN if admin else Role.MEMBER,
+            )
+            db.session.add(user)
+        return user
+
+    try:
+        return retrying(insert, f"adding account {name}")
+    except IntegrityError:  # PostgreSQL: the unique name decides between two at once
+        raise taken from None
+
+
+def _update_user(user: User, what: str, **values) -> None:
+    """Write ``values`` to ``user``'s row in one short write transaction (retried if locked)."""
+    user_id = user.id
+
+    def write() -> None:
+        with immediate():
+            db.session.execute(update(User).where(User.id == user_id).values(**values))
+
+    retrying(write, f"{what} of account {user_id}")
 
 
 def set_password(user: User, password: str) -> None:
     """Give ``user`` a new password; their sessions elsewhere end (commits)."""
     _check_password(password)
-    user.password_hash = hash_password(password)
-    user.session_nonce = new_nonce()
-    db.session.commit()
+    password_hash = hash_password(password)  # slow: before the write transaction
+    _update_user(user, "password", password_hash=password_hash, session_nonce=new_nonce())
 
 
 def set_active(user: User, active: bool) -> None:
     """Disable (or enable again) an account: a disabled one cannot sign in or use tokens."""
-    user.active = active
-    user.session_nonce = new_nonce()
-    db.session.commit()
+    _update_user(user, "state", active=active, session_nonce=new_nonce())
 
 
 def authenticate(name: str, password: str) -> User | None:

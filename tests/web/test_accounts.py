@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -9,6 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from deepfake_web.cli.main import cli
+from deepfake_web.web import accounts
+from deepfake_web.web.accounts import add_user, authenticate, by_name, set_active, set_password
 from deepfake_web.web.extensions import db
 from deepfake_web.web.models import Role, User
 from tests.factories.web import PASSWORD, add_account, log_in, make_accounts_app, make_app
@@ -171,3 +175,63 @@ def test_the_auth_setting_is_read_from_the_environment(tmp_path: Path, monkeypat
     monkeypatch.setenv("DEEPFAKE_INSTANCE_PATH", str(tmp_path / "inst"))
     app = create_app()
     assert app.config["AUTH"] == value
+
+
+def _write_lock(app, held_s: float) -> threading.Thread:
+    """Another connection takes SQLite's write lock for ``held_s`` seconds (in a thread)."""
+    with app.app_context():
+        path = db.engine.url.database
+    taken = threading.Event()
+
+    def hold() -> None:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        taken.set()
+        time.sleep(held_s)
+        other.execute("COMMIT")
+        other.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    taken.wait(5)
+    return thread
+
+
+def test_adding_and_changing_accounts_wait_out_a_locked_database(tmp_path: Path) -> None:
+    app = make_accounts_app(tmp_path, SQLITE_BUSY_TIMEOUT_MS=50)  # locked for longer than that
+    with app.app_context():
+        thread = _write_lock(app, 0.4)
+        user = add_user("dana", PASSWORD)
+        thread.join()
+        thread = _write_lock(app, 0.4)
+        set_password(user, "a-new-password")
+        thread.join()
+        thread = _write_lock(app, 0.4)
+        set_active(user, False)
+        thread.join()
+    dana = _user(app, "dana")
+    assert dana.password_hash.startswith("scrypt:") and not dana.active
+    with app.app_context():
+        assert authenticate("dana", "a-new-password") is None  # disabled
+        set_active(by_name("dana"), True)
+        assert authenticate("dana", "a-new-password") is not None
+
+
+def test_the_password_is_hashed_outside_any_transaction(tmp_path: Path, monkeypatch) -> None:
+    """Another process writing during the slow hash must not make the insert fail."""
+    app = make_accounts_app(tmp_path)
+    real_hash = accounts.hash_password
+    seen: list[bool] = []
+
+    def slow_hash(password: str) -> str:
+        seen.append(db.session().in_transaction())
+        _write_lock(app, 0.01).join()  # a write committed while the hash is made
+        return real_hash(password)
+
+    monkeypatch.setattr(accounts, "hash_password", slow_hash)
+    with app.app_context():
+        add_user("erin", PASSWORD)
+        user = by_name("erin")  # a read transaction open, as on the command line
+        set_password(user, "another-password")
+    assert seen == [False, True]  # add_user reads nothing before the hash
+    assert _user(app, "erin").password_hash.startswith("scrypt:")
