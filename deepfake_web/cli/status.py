@@ -45,7 +45,7 @@ def render(data: dict[str, Any]) -> str:
                 lines.append("    idle")
             else:
                 lines.append(
-                    f"    running {a['id']} {a['file_name']!r} ({a['stage_id']}, "
+                    f"    running {a['id']} {a['file_name']!r} ({a['stage']}, "
                     f"{100 * a['progress']:.0f}%, attempt {a['attempt']})"
                 )
     return "\n".join(lines)

@@ -155,10 +155,12 @@ class WorkerStatus:
     running: list[dict[str, Any]] = field(default_factory=list)
 
 
-def snapshot(include_stopped: bool = False) -> dict[str, Any]:
+def snapshot(include_stopped: bool = False, read_queue: bool = True) -> dict[str, Any]:
     """Workers (state, last heartbeat, what each runs), the queue depth and the counts.
 
     Reads in the current app context (a request's, for the dashboard); JSON-serialisable.
+    Without ``read_queue`` the queue back end is not asked (``pending_in_queue`` is None):
+    counting its messages reads every one of them, too much for each page view.
     """
     config = current_app.config
     now = utcnow()
@@ -174,11 +176,12 @@ def snapshot(include_stopped: bool = False) -> dict[str, Any]:
             select(Analysis.status, func.count()).group_by(Analysis.status)
         )
     }
+    pending: int | None = None
     try:
-        pending: int | None = len(queue.pending_ids())
+        if read_queue:
+            pending = len(queue.pending_ids())
     except Exception as exc:  # the status must still show the database's view
         log.warning("could not read the queue: %s", exc)
-        pending = None
     workers: list[WorkerStatus] = []
     for row in rows:
         state = state_of(row, now, config)
@@ -199,6 +202,7 @@ def snapshot(include_stopped: bool = False) -> dict[str, Any]:
                     {
                         "id": a.id,
                         "file_name": a.original_name,
+                        "stage": a.stage_label,
                         "stage_id": a.stage,
                         "progress": round(a.progress or 0.0, 3),
                         "attempt": a.attempts,

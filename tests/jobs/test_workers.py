@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from deepfake_web.cli.main import cli
-from deepfake_web.jobs import workers
+from deepfake_web.jobs import queue, workers
 from deepfake_web.web.extensions import db
 from deepfake_web.web.models import Analysis, Worker
 from tests.factories.web import drain_queue, post_api
@@ -68,6 +68,7 @@ def test_status_lists_workers_what_they_run_and_the_queue(app, client, video_byt
     assert by_host["gpu-1"]["state"] == "alive" and by_host["gpu-2"]["state"] == "dead"
     assert [r["id"] for r in by_host["gpu-1"]["running"]] == [first]
     assert by_host["gpu-1"]["running"][0]["stage_id"] == "finding_faces"
+    assert by_host["gpu-1"]["running"][0]["stage"] == "finding faces"
     assert by_host["gpu-2"]["running"] == []
     assert 1 <= by_host["gpu-1"]["seconds_since_heartbeat"] < 30
     assert data["queue"]["queued"] == 1 and data["queue"]["running"] == 1
@@ -99,13 +100,16 @@ def test_the_status_command_prints_workers_and_queue(env_of, client, video_bytes
     text = CliRunner().invoke(cli, ["status"])
     assert text.exit_code == 0, text.output
     assert "gpu-7:99  alive" in text.output and f"running {aid} 'clip.mp4'" in text.output
+    assert (
+        "(running the model, 0%, attempt 1)" in text.output and "running_model" not in text.output
+    )
     assert "0 queued, 1 running, 1 messages in the queue" in text.output
     as_json = CliRunner().invoke(cli, ["status", "--json"])
     data = json.loads(as_json.output)
     assert data["workers"][0]["running"][0]["id"] == aid
 
 
-def test_the_dashboard_lists_the_workers(app, client, video_bytes) -> None:
+def test_the_dashboard_lists_the_workers(app, client, video_bytes, monkeypatch) -> None:
     aid = post_api(client, video_bytes).json["id"]
     now = datetime.now(UTC)
     with app.app_context():
@@ -119,8 +123,11 @@ def test_the_dashboard_lists_the_workers(app, client, video_bytes) -> None:
         a = db.session.get(Analysis, aid)
         a.status, a.worker, a.stage, a.progress = "running", "gpu-1:11:aa", "running_model", 0.5
         db.session.commit()
+    queue_reads: list[int] = []
+    monkeypatch.setattr(queue, "pending_ids", lambda: queue_reads.append(1) or set())
     page = client.get("/history").get_data(as_text=True)
+    assert queue_reads == []  # a page view does not read every message of the queue
     assert 'data-worker="gpu-1:11:aa" data-state="alive"' in page
     assert 'data-worker="gpu-2:22:bb" data-state="dead"' in page
     block = page.split('data-worker="gpu-1:11:aa"')[1].split("</li>")[0]
-    assert f'href="/analyses/{aid}">clip.mp4</a>' in block and "running_model 50%" in block
+    assert f'href="/analyses/{aid}">clip.mp4</a>' in block and "running the model 50%" in block

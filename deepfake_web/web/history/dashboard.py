@@ -125,5 +125,5 @@ def overview(filters: Filters) -> Dashboard:
         running=live.get(Status.RUNNING, 0),
         uploads_bytes=folder_bytes(config["UPLOAD_DIR"]),
         previews_bytes=folder_bytes(config["PREVIEW_DIR"]),
-        workers=snapshot()["workers"],
+        workers=snapshot(read_queue=False)["workers"],  # no queue read per page view
     )
