@@ -80,6 +80,8 @@ def test_result_page_has_a_row_and_a_chart_line_per_person(app, client, video_by
     assert page.count('<circle class="person-point"') == 6 + 5
     assert 'class="missing"' not in page  # person 1 is in the frame person 2 left
     assert "style=" not in page  # the CSP allows no inline styles
+    last = page.split("frame 50 · 2.00 s", 1)[1].split("</li>", 1)[0]
+    assert "person 1: 0.250" in last and "person 2" not in last  # who is in the frame
 
 
 def test_history_shows_the_number_of_people(app, client, video_bytes, monkeypatch):

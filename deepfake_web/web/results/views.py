@@ -50,10 +50,20 @@ def detail(analysis_id: str):
         r=analysis.result or {},
         chart=chart,
         persons=persons,
+        frame_persons=_frame_persons(persons),
         persons_summary=persons_summary([p.verdict for p in persons]),
         existing=request.args.get("existing") == "1",
         form=ConfirmForm(),
     )
+
+
+def _frame_persons(persons: list) -> dict[int, list[tuple[int, str, float | None]]]:
+    """Who is in each sampled frame (by frame index): number, colour and that crop's score."""
+    out: dict[int, list[tuple[int, str, float | None]]] = {}
+    for p in persons:
+        for b in p.boxes or []:
+            out.setdefault(b["index"], []).append((p.number, p.colour, b.get("p_fake")))
+    return out
 
 
 @bp.get("/<analysis_id>/previews/<name>")
