@@ -158,5 +158,6 @@ def test_csv_holds_exactly_the_filtered_rows(mixed, client, query: str) -> None:
     assert [r["id"] for r in table][: len(ids)] == ids
     for r in table:
         assert not r["file_name"].startswith("=")  # no spreadsheet formulas
+        assert r["owner"] == ""  # single-user mode: no owner names
     if query == "":
         assert any(r["file_name"] == "'=cmd_05.mp4" for r in table)

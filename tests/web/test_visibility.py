@@ -7,6 +7,8 @@ this file: a route with an ``analysis_id`` is tried with another member's privat
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
@@ -135,6 +137,11 @@ def test_shared_analyses_are_seen_by_the_lab_but_deleted_only_by_owner_or_admin(
     root = app.test_client()
     log_in(root, "root")
     assert root.get("/api/analyses").json["total"] == 2  # an admin sees everything
+    table = csv.DictReader(io.StringIO(root.get("/history.csv").get_data(as_text=True)))
+    assert {r["file_name"]: r["owner"] for r in table} == {
+        "alice-private.mp4": "alice",
+        "alice-shared.mp4": "alice",
+    }
     assert root.get(f"/analyses/{private_id}").status_code == 200
     assert root.delete(f"/api/analyses/{private_id}").status_code == 204
     assert alice.delete(f"/api/analyses/{sid}").status_code == 204
