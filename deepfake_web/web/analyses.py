@@ -22,7 +22,7 @@ from deepfake_web.jobs import queue
 
 from . import audit
 from .audit import Action
-from .database import immediate
+from .database import immediate, serialised
 from .errors import ServerBusyError, StoredFileGoneError
 from .extensions import db
 from .models import ACTIVE, Analysis, Status, iso, new_id
@@ -184,7 +184,12 @@ def _forget(analysis_id: str) -> None:
 
 
 def _check_capacity() -> None:
-    """Refuse (503, Retry-After) when the queue is full, or this client holds its share of it."""
+    """Refuse (503, Retry-After) when the queue is full, or this client holds its share of it.
+
+    Called in the write transaction that adds the row: until it commits, another upload's
+    check waits, so two at once cannot both take the last place.
+    """
+    serialised("queue limit")
     config = current_app.config
     active = db.session.scalar(select(func.count()).where(Analysis.status.in_(ACTIVE)))
     if active >= int(config["QUEUE_LIMIT"]):

@@ -15,6 +15,7 @@ a 503 and an error in the log, instead of writes going silently into an unlinked
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import random
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from flask import Flask
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 
 from .errors import DatabaseUnavailableError, is_locked
@@ -157,6 +158,21 @@ def immediate(session: Session | None = None) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+
+
+def serialised(name: str, session: Session | None = None) -> None:
+    """Make the current write transaction the only one at a time that passes here.
+
+    PostgreSQL: a transaction-level advisory lock on ``name`` (released at commit or
+    rollback), so a check-then-insert such as the queue limit is not raced by another
+    process. SQLite: nothing to do, an immediate transaction already holds the only write
+    lock.
+    """
+    session = session or db.session()
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def retrying(

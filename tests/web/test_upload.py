@@ -131,3 +131,56 @@ def test_reference_mode_needs_a_published_checkpoint(tmp_path: Path, video_bytes
     write_demo_checkpoint(app.config["MODELS_DIR"], 20)
     res = post_api(app.test_client(), video_bytes, mode="reference")
     assert res.status_code == 400 and "published-format" in res.json["error"]["message"]
+
+
+def test_two_uploads_at_once_cannot_both_take_the_last_place(
+    tmp_path: Path, backend_config: dict[str, str]
+) -> None:
+    """The queue-limit check and the new row are one step: a second check waits for the first."""
+    import threading
+
+    from deepfake_web.web.analyses import _check_capacity
+    from deepfake_web.web.database import immediate
+    from deepfake_web.web.errors import ServerBusyError
+    from deepfake_web.web.extensions import db
+    from deepfake_web.web.models import Analysis
+    from tests.factories.web import dispose
+
+    app = make_app(tmp_path, QUEUE_LIMIT=1, **backend_config)
+    inside, release = threading.Event(), threading.Event()
+    outcome: dict[str, str] = {}
+
+    def upload(name: str, hold: bool) -> None:
+        with app.test_request_context():
+            try:
+                with immediate():
+                    _check_capacity()
+                    db.session.add(
+                        Analysis(original_name=name, stored_name=f"{name}.mp4", sha256=name * 8,
+                                 size_bytes=1, media_kind="video", sequence_length=20,
+                                 status="queued")
+                    )  # fmt: skip
+                    db.session.flush()
+                    if hold:  # the first upload has checked and inserted, not yet committed
+                        inside.set()
+                        release.wait(10)
+                outcome[name] = "queued"
+            except ServerBusyError:
+                outcome[name] = "busy"
+            finally:
+                db.session.remove()
+
+    first = threading.Thread(target=upload, args=("aaaaaaaa", True))
+    first.start()
+    assert inside.wait(10)
+    second = threading.Thread(target=upload, args=("bbbbbbbb", False))
+    second.start()
+    second.join(0.5)
+    waited = second.is_alive()  # the second check waits for the first transaction
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert outcome == {"aaaaaaaa": "queued", "bbbbbbbb": "busy"}
+    assert waited
+    assert len(rows(app)) == 1
+    dispose(app)
