@@ -47,6 +47,7 @@ def run(concurrency: int, clips: list[Path], frames: int, checkpoint: Path, tmp:
     from tests.factories.web import make_app, post_api
 
     folder = tmp / f"c{concurrency}"
+    folder.mkdir(parents=True, exist_ok=True)
     app = make_app(folder, QUEUE_LIMIT=1000, QUEUE_LIMIT_PER_CLIENT=None)
     (Path(app.config["MODELS_DIR"]) / checkpoint.name).symlink_to(checkpoint)
     env = dict(
