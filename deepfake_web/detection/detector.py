@@ -31,12 +31,22 @@ from .checkpoints import LoadedModel, load_cached, resolve_device
 from .config import DEFAULT_SEQUENCE_LENGTH, DetectorConfig
 from .decision import DecisionRule, Verdict
 from .errors import CheckpointError, DetectionError
-from .extract import FaceFrame, extract_faces
+from .extract import FaceFrame, FaceTrack, extract_faces
 from .faces import prepare_detectors
 from .media import check_limits, probe
 from .models_folder import CheckpointChoice, ModelsFolder
 from .modes import Mode
-from .result import AnalysisResult, CheckpointUsed, FrameScore, Preview, Timings, library_versions
+from .result import (
+    AnalysisResult,
+    CheckpointUsed,
+    FrameScore,
+    PersonBox,
+    PersonScore,
+    Preview,
+    Timings,
+    library_versions,
+    person_colour,
+)
 from .runtime_choice import chooser
 from .runtimes import TORCH_FP32, Choice
 from .stages import ProgressCallback, Stage
@@ -220,21 +230,44 @@ class Detector:
                 f"Backbone computed with {runtime} (the runtime chosen for this machine; "
                 "`deepfake-web doctor` says why); reference mode is PyTorch fp32."
             )
-        # Reference mode scores every frame (the whole frame when it has no face).
-        scored = track.frames if mode is Mode.REFERENCE else track.with_face
+        rule = DecisionRule(model.info.threshold, model.info.uncertain_margin)
         frame_p: dict[int, float] = {}
         p_fake = None
-        if scored:
+        persons: list[PersonScore] = []
+        if mode is Mode.REFERENCE:
+            # Reference mode scores every frame (the whole frame when it has no face).
+            scored = track.frames
             report(Stage.RUNNING_MODEL, 0.8)
             t0 = time.perf_counter()
             inputs = [f.face if f.face is not None else f.crops[0] for f in scored]
-            frame_probs, p_fake = self._score(model, backbone, inputs, mode)
+            feats = self._embed(model, backbone, inputs, mode)
+            frame_probs, p_fake = self._head(model, feats, mode)
             frame_p = {f.index: p for f, p in zip(scored, frame_probs, strict=True)}
             timings.model_s = time.perf_counter() - t0
+            faces_found = len(track.with_face)
+            frames_used = len(scored)
+        elif track.persons:
+            report(Stage.RUNNING_MODEL, 0.8)
+            t0 = time.perf_counter()
+            persons = self._score_persons(model, backbone, track, rule)
+            timings.model_s = time.perf_counter() - t0
+            primary = max(persons, key=lambda p: (p.p_fake, p.frames_seen, -p.id))
+            p_fake = primary.p_fake
+            frame_p = {b.index: b.p_fake for b in primary.boxes}
+            for f in track.frames:
+                f.chosen = f.face_of(primary.id)
+            faces_found = sum(1 for f in track.frames if any(p is not None for p in f.persons))
+            frames_used = primary.frames_seen
+            if len(persons) > 1:
+                notes.append(
+                    f"{len(persons)} people were scored one by one; the verdict is that of the "
+                    f"most suspicious one (person {primary.id}), and the per-frame scores follow "
+                    "that person."
+                )
+        else:
+            faces_found = frames_used = 0
 
-        faces_found = len(track.with_face)
         frames = track.frames
-        rule = DecisionRule(model.info.threshold, model.info.uncertain_margin)
         reason = None
         if faces_found == 0:
             verdict, confidence = Verdict.NO_FACE, None
@@ -256,7 +289,7 @@ class Detector:
             confidence=confidence,
             frames_requested=n,
             frames_sampled=len(frames),
-            frames_used=len(scored) if p_fake is not None else 0,
+            frames_used=frames_used if p_fake is not None else 0,
             frames_without_face=len(frames) - faces_found,
             frame_scores=[
                 FrameScore(
@@ -288,6 +321,7 @@ class Detector:
             notes=notes,
             versions=library_versions(),
             previews=self._previews(frames),
+            persons=persons,
         )
         timings.total_s = time.perf_counter() - t_start
         report(Stage.DONE, 1.0)
@@ -295,10 +329,10 @@ class Detector:
 
     # -- stages ------------------------------------------------------------------------
 
-    def _score(
+    def _embed(
         self, model: LoadedModel, backbone: Backbone | None, inputs: list[np.ndarray], mode: Mode
     ):
-        """Run backbone and temporal head; return per-frame p_fake and the video's p_fake.
+        """Backbone features ``(N, F)`` of BGR face crops, in batches.
 
         Standard mode uses the runtime chosen for this machine (``backbone``; through the
         shared embedder when concurrent analyses share it); reference mode keeps the original
@@ -306,7 +340,6 @@ class Detector:
         """
         import torch
 
-        fake = 0  # both formats put FAKE at index 0 (checked when saving own checkpoints)
         feats = []
         with torch.inference_mode():
             for start in range(0, len(inputs), self.config.batch_size):
@@ -317,31 +350,90 @@ class Detector:
                     feats.append(self.embedder.embed(backbone, x).to(model.device))
                 else:
                     feats.append(backbone(x).to(model.device))
-            features = torch.cat(feats)
+            return torch.cat(feats)
+
+    def _head(self, model: LoadedModel, features, mode: Mode) -> tuple[list[float], float]:
+        """The temporal head on one sequence of features: per-frame p_fake and the sequence's."""
+        import torch
+
+        fake = 0  # both formats put FAKE at index 0 (checked when saving own checkpoints)
+        with torch.inference_mode():
             pooling = "last" if mode is Mode.REFERENCE else None
             frame_logits, video_logits = model.net.score(features, pooling)
             frame_p = torch.softmax(frame_logits, dim=1)[:, fake].cpu().tolist()
             video_p = float(torch.softmax(video_logits, dim=0)[fake])
         return frame_p, video_p
 
+    def _score_persons(
+        self, model: LoadedModel, backbone: Backbone, track: FaceTrack, rule: DecisionRule
+    ) -> list[PersonScore]:
+        """Score each person on their own crops (one backbone pass over everyone's crops)."""
+        faces = {p: track.person_faces(p) for p in track.persons}
+        inputs = [f.crops[i] for p in track.persons for f, i in faces[p]]
+        features = self._embed(model, backbone, inputs, Mode.STANDARD)
+        scores, start = [], 0
+        for p in track.persons:
+            seen = faces[p]
+            frame_probs, p_fake = self._head(
+                model, features[start : start + len(seen)], Mode.STANDARD
+            )
+            start += len(seen)
+            verdict, confidence = rule.decide(p_fake)
+            scores.append(
+                PersonScore(
+                    id=p,
+                    frames_seen=len(seen),
+                    p_fake=p_fake,
+                    verdict=str(verdict),
+                    confidence=confidence,
+                    boxes=[
+                        PersonBox(f.index, f.boxes[i].to_list(), fp)
+                        for (f, i), fp in zip(seen, frame_probs, strict=True)
+                    ],
+                    thumbnail_jpeg=self._thumbnail(p, seen),
+                )
+            )
+        return scores
+
     # -- previews ----------------------------------------------------------------------
 
-    def _previews(self, frames: list[FaceFrame]) -> list[Preview]:
-        """JPEGs of each frame (faces boxed, the followed one in green) and of its face crop."""
+    def _jpeg(self, image: np.ndarray) -> bytes:
+        """``image`` (BGR) as JPEG bytes at the configured quality."""
         params = [cv2.IMWRITE_JPEG_QUALITY, self.config.jpeg_quality]
+        return cv2.imencode(".jpg", image, params)[1].tobytes()
+
+    def _thumbnail(self, person: int, seen: list[tuple[FaceFrame, int]]) -> bytes | None:
+        """The person's largest face with some context, framed in their colour."""
+        if not seen:
+            return None
+        f, i = max(seen, key=lambda fi: fi[0].boxes[fi[1]].area)
+        patch = f.patches[i].copy() if f.patches else f.crops[i].copy()
+        h, w = patch.shape[:2]
+        cv2.rectangle(patch, (0, 0), (w - 1, h - 1), person_colour(person), 6)
+        return self._jpeg(patch)
+
+    def _previews(self, frames: list[FaceFrame]) -> list[Preview]:
+        """JPEGs of each frame (each person's face boxed in their colour and numbered, other
+        faces in thin grey) and of the followed person's face crop."""
         out = []
         for f in frames:
             img = f.preview.copy()
             for j, b in enumerate(f.boxes):
-                colour = (80, 200, 80) if j == f.chosen else (160, 160, 160)
+                person = f.persons[j] if j < len(f.persons) else (1 if j == f.chosen else None)
                 p1 = (round(b.left * f.preview_scale), round(b.top * f.preview_scale))
                 p2 = (round(b.right * f.preview_scale), round(b.bottom * f.preview_scale))
-                cv2.rectangle(img, p1, p2, colour, 2 if j == f.chosen else 1)
-            frame_jpeg = cv2.imencode(".jpg", img, params)[1].tobytes()
-            face_jpeg = None
-            if f.face is not None:
-                face_jpeg = cv2.imencode(".jpg", f.face, params)[1].tobytes()
-            out.append(Preview(f.index, round(f.time_s, 4), frame_jpeg, face_jpeg))
+                if person is None:
+                    cv2.rectangle(img, p1, p2, (160, 160, 160), 1)
+                    continue
+                colour = person_colour(person)
+                cv2.rectangle(img, p1, p2, colour, 2)
+                label = (p1[0], max(12, p1[1] - 4))
+                cv2.putText(img, str(person), label, cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 2)
+            face = f.face
+            if face is None:
+                face = next((f.crops[j] for j, p in enumerate(f.persons) if p is not None), None)
+            face_jpeg = self._jpeg(face) if face is not None else None
+            out.append(Preview(f.index, round(f.time_s, 4), self._jpeg(img), face_jpeg))
         return out
 
 

@@ -1,7 +1,22 @@
-"""Face detection with ``face_recognition`` (dlib), face crops, and following one person.
+"""Finding faces: dlib's HOG first, then what it lacks, each stage only where the previous
+found nothing.
 
 Images are ``uint8`` arrays of shape ``(H, W, 3)`` in **BGR** order. Boxes are in pixel
-coordinates of the full-resolution frame.
+coordinates of the full-resolution frame. The stages, in order (:class:`FaceStage`):
+
+1. ``hog``: ``face_recognition``'s HOG detector on a copy sized from the frame
+   (:func:`detect_scale`: long side at most ``detect_max_side``, short side at least
+   ``detect_min_side``, so a 2560×720 frame is not shrunk below what HOG sees);
+2. ``hog_upsampled``: the same with one pyramid up-sampling (small, distant faces);
+3. ``fill``: the frame padded and shrunk, for a face that fills it (pre-cropped face clips);
+4. ``hog_light``: HOG on the frame with its lighting normalised (gamma for dark frames,
+   then CLAHE on lightness);
+5. ``mtcnn``: MTCNN (:mod:`.mtcnn`) on the light-normalised frame.
+
+Every face is checked by a second opinion before it is scored: MTCNN's O-Net on the face
+(per frame for the later stages, whose faces are likelier to be false; per person, on a few
+of their faces, for the first stage's), and MTCNN's own faces by their probability and the
+plausibility of their five landmarks.
 """
 
 from __future__ import annotations
@@ -9,90 +24,84 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Literal
 
 import cv2
 import numpy as np
 
+from .boxes import Box, crop, square_patch, to_frame_boxes
+
 log = logging.getLogger(__name__)
 
+__all__ = ["Box", "Face", "FaceConfig", "FaceDetector", "FaceStage", "crop", "face_locations"]
 
-@dataclass(frozen=True)
-class Box:
-    """A face box in ``face_recognition``'s (top, right, bottom, left) convention."""
 
-    top: int
-    right: int
-    bottom: int
-    left: int
+class FaceStage(StrEnum):
+    """Which stage of the search found a face."""
 
-    @property
-    def width(self) -> int:
-        """Width in pixels."""
-        return self.right - self.left
-
-    @property
-    def height(self) -> int:
-        """Height in pixels."""
-        return self.bottom - self.top
-
-    @property
-    def area(self) -> int:
-        """Area in square pixels."""
-        return max(0, self.width) * max(0, self.height)
-
-    @property
-    def center(self) -> tuple[float, float]:
-        """Centre as (x, y)."""
-        return (self.left + self.right) / 2, (self.top + self.bottom) / 2
-
-    def iou(self, other: Box) -> float:
-        """Intersection over union with ``other``."""
-        w = min(self.right, other.right) - max(self.left, other.left)
-        h = min(self.bottom, other.bottom) - max(self.top, other.top)
-        inter = max(0, w) * max(0, h)
-        union = self.area + other.area - inter
-        return inter / union if union > 0 else 0.0
-
-    def expanded(self, margin: float, width: int, height: int) -> Box:
-        """Grow by ``margin`` × the box size on every side, clamped to a width × height image."""
-        dx, dy = round(self.width * margin), round(self.height * margin)
-        return Box(
-            max(0, self.top - dy),
-            min(width, self.right + dx),
-            min(height, self.bottom + dy),
-            max(0, self.left - dx),
-        )
-
-    def to_list(self) -> list[int]:
-        """Return ``[left, top, right, bottom]`` (x1, y1, x2, y2), for JSON."""
-        return [self.left, self.top, self.right, self.bottom]
+    HOG = "hog"
+    HOG_UPSAMPLED = "hog_upsampled"
+    FILL = "fill"
+    HOG_LIGHT = "hog_light"
+    MTCNN = "mtcnn"
+    DISCOVERY = "discovery"
+    NEAR = "near"
 
 
 @dataclass(frozen=True)
 class FaceConfig:
-    """How faces are found and cropped.
+    """How faces are found, checked, followed and cropped.
 
-    Detection runs on a copy whose longer side is at most ``detect_max_side`` pixels with
-    ``upsample`` pyramid up-samplings; frames where that finds nothing are searched once more
-    with ``fallback_upsample`` (small or distant faces). Frames still without a face next to
-    frames with one are searched again near that face (``rescue``): a window twice the
-    face's size, scaled so the face is ``rescue_face_size`` pixels tall. ``margin`` widens
-    the crop on every side by that fraction of the face box. A face followed through at
-    least ``person_min_share`` of the sampled frames is a person, scored on its own.
+    Detection runs on a copy whose longer side is at most ``detect_max_side`` and whose
+    shorter side is at least ``detect_min_side`` pixels (never above full size), with
+    ``upsample`` pyramid up-samplings, then with ``fallback_upsample`` where that finds
+    nothing; then the ``fill``, ``normalise_light`` and ``second_detector`` (MTCNN) stages.
+    Frames darker than ``dark_below`` (mean lightness, 0-1) are brightened with ``gamma``.
+    HOG faces whose O-Net probability is below ``verify_threshold`` are dropped; MTCNN's
+    need ``mtcnn_threshold`` and faces of ``mtcnn_min_face`` pixels or more.
+
+    In a video, ``discovery_frames`` frames spread over the clip are searched in full (every
+    stage, faces of ``discovery_min_face`` pixels or more) so that a second person is found
+    even where the first stage found someone else. Faces seen in some frames are then
+    searched for near their place in the others (``rescue``, up to ``rescue_rounds`` rounds
+    of neighbouring frames): a window twice the face's size, scaled so the face is
+    ``rescue_face_size`` pixels tall. A face followed through at least ``person_min_share``
+    of the sampled frames is a person, scored on its own. ``margin`` widens the crop on
+    every side by that fraction of the face box.
     """
 
     model: Literal["hog", "cnn"] = "hog"
     detect_max_side: int = 640
+    detect_min_side: int = 360
     upsample: int = 0
     fallback_upsample: int | None = 1
+    fill: bool = True
+    normalise_light: bool = True
+    dark_below: float = 0.3
+    gamma: float = 0.5
+    second_detector: bool = True
+    mtcnn_min_face: int = 20
+    mtcnn_threshold: float = 0.95
+    verify_threshold: float = 0.5
+    discovery_frames: int = 2
+    discovery_min_face: int = 40
     rescue: bool = True
+    rescue_rounds: int = 3
     rescue_face_size: int = 130
     margin: float = 0.0
     person_min_share: float = 0.2
+
+
+@dataclass(frozen=True)
+class Face:
+    """A face found in a frame: its box (frame pixels) and the stage that found it."""
+
+    box: Box
+    stage: FaceStage
 
 
 _idle: dict[str, list] = {"hog": [], "cnn": []}
@@ -155,109 +164,221 @@ def face_locations(
     ]
 
 
+def detect_scale(width: int, height: int, config: FaceConfig) -> float:
+    """The scale at which a width × height frame is searched (at most 1)."""
+    if not config.detect_max_side:
+        return 1.0
+    scale = config.detect_max_side / max(width, height)
+    if config.detect_min_side:
+        scale = max(scale, config.detect_min_side / min(width, height))
+    return min(1.0, scale)
+
+
+def _is_dark(image: np.ndarray, dark_below: float) -> bool:
+    """Whether a BGR image's mean grey level is below ``dark_below`` (0-1)."""
+    return float(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).mean()) < dark_below * 255
+
+
+def normalise_light(image: np.ndarray, dark_below: float = 0.3, gamma: float = 0.5) -> np.ndarray:
+    """Brighten a dark BGR image (gamma) and equalise its lightness locally (CLAHE)."""
+    lab = cv2.cvtColor(image, cv2.COLOR_BGR2LAB)
+    lightness = lab[..., 0]
+    if lightness.mean() < dark_below * 255:  # LAB's L is scaled to 0-255 in 8-bit images
+        table = (255 * (np.arange(256) / 255) ** gamma).astype(np.uint8)
+        lightness = cv2.LUT(lightness, table)
+    clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+    lab[..., 0] = clahe.apply(np.ascontiguousarray(lightness))
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
+
+
+def _resize(image: np.ndarray, scale: float) -> np.ndarray:
+    """``image`` scaled by ``scale`` (area filter when shrinking)."""
+    if scale == 1.0:
+        return image
+    h, w = image.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+
+
 class FaceDetector:
-    """Finds faces in a full-resolution BGR frame by searching a downscaled copy."""
+    """Finds the faces of full-resolution BGR frames, stage after stage (see the module)."""
 
     def __init__(self, config: FaceConfig | None = None) -> None:
-        """Keep the configuration; dlib's models load on first use."""
+        """Keep the configuration; dlib's and MTCNN's models load on first use."""
         self.config = config or FaceConfig()
 
-    def detect(self, image: np.ndarray) -> list[Box]:
-        """Return the faces in ``image`` (H, W, 3 BGR uint8), in full-resolution pixels."""
+    def find(self, image: np.ndarray) -> list[Face]:
+        """The checked faces of ``image`` (H, W, 3 BGR uint8), from the first stage that has any."""
         cfg = self.config
         h, w = image.shape[:2]
-        scale = min(1.0, cfg.detect_max_side / max(h, w)) if cfg.detect_max_side else 1.0
-        if scale < 1.0:
-            small = cv2.resize(
-                image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA
-            )
-        else:
-            small = image
+        scale = detect_scale(w, h, cfg)
+        small = _resize(image, scale)
         rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
-        found = face_locations(rgb, cfg.upsample, cfg.model)
-        if not found and cfg.fallback_upsample is not None and cfg.fallback_upsample > cfg.upsample:
-            found = face_locations(rgb, cfg.fallback_upsample, cfg.model)
-        return _to_frame_boxes(found, scale, 0, 0, w, h)
+        faces = [Face(b, FaceStage.HOG) for b in self._hog(rgb, cfg.upsample, scale, 0, 0, w, h)]
+        if faces:
+            return faces  # checked per person, on a few of their faces (see face_probability)
+        if cfg.fallback_upsample is not None and cfg.fallback_upsample > cfg.upsample:
+            boxes = self._hog(rgb, cfg.fallback_upsample, scale, 0, 0, w, h)
+            faces = self._checked(image, boxes, FaceStage.HOG_UPSAMPLED)
+            if faces:
+                return faces
+        if cfg.fill:
+            faces = self._checked(image, self._fill(image), FaceStage.FILL)
+            if faces:
+                return faces
+        bright = None
+        if cfg.normalise_light:
+            bright = cv2.cvtColor(
+                normalise_light(small, cfg.dark_below, cfg.gamma), cv2.COLOR_BGR2RGB
+            )
+            boxes = self._hog(
+                bright, max(cfg.upsample, cfg.fallback_upsample or 0), scale, 0, 0, w, h
+            )
+            faces = self._checked(image, boxes, FaceStage.HOG_LIGHT)
+            if faces:
+                return faces
+        if cfg.second_detector:
+            return self._mtcnn(bright if bright is not None else rgb, scale, 0, 0, w, h)
+        return []
 
-    def detect_near(self, image: np.ndarray, near: Box) -> list[Box]:
-        """Search for faces in a window around ``near`` (a face in a neighbouring frame)."""
+    def detect(self, image: np.ndarray) -> list[Box]:
+        """The boxes of :meth:`find`."""
+        return [f.box for f in self.find(image)]
+
+    def discover(self, image: np.ndarray) -> list[Face]:
+        """Every face of ``discovery_min_face`` pixels or more: HOG up-sampled, and MTCNN too
+        when the frame is dark; stage ``discovery``.
+
+        Slower than :meth:`find`'s first stage, which stops at the first face: used on a few
+        frames of a clip to find the people that stage alone would miss.
+        """
+        cfg = self.config
+        h, w = image.shape[:2]
+        scale = detect_scale(w, h, cfg)
+        small = _resize(image, scale)
+        rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+        up = max(cfg.upsample, cfg.fallback_upsample or 0)
+        kept = self._checked(image, self._hog(rgb, up, scale, 0, 0, w, h), FaceStage.DISCOVERY)
+        if cfg.second_detector and cfg.normalise_light and _is_dark(small, cfg.dark_below):
+            bright = cv2.cvtColor(
+                normalise_light(small, cfg.dark_below, cfg.gamma), cv2.COLOR_BGR2RGB
+            )
+            for face in self._mtcnn(bright, scale, 0, 0, w, h):
+                if all(face.box.iou(k.box) < 0.3 for k in kept):
+                    kept.append(Face(face.box, FaceStage.DISCOVERY))
+        minimum = cfg.discovery_min_face
+        return [f for f in kept if min(f.box.width, f.box.height) >= minimum]
+
+    def find_near(self, image: np.ndarray, near: Box) -> list[Face]:
+        """Faces in a window around ``near`` (a face of a neighbouring frame); stage ``near``."""
+        cfg = self.config
         h, w = image.shape[:2]
         window = near.expanded(0.5, w, h)
-        scale = self.config.rescue_face_size / max(near.height, 1)
-        patch = image[window.top : window.bottom, window.left : window.right]
-        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        patch = cv2.resize(patch, None, fx=scale, fy=scale, interpolation=interpolation)
-        found = face_locations(cv2.cvtColor(patch, cv2.COLOR_BGR2RGB), 0, self.config.model)
-        return _to_frame_boxes(found, scale, window.left, window.top, w, h)
+        scale = cfg.rescue_face_size / max(near.height, 1)
+        patch = _resize(image[window.top : window.bottom, window.left : window.right], scale)
+        rgb = cv2.cvtColor(patch, cv2.COLOR_BGR2RGB)
+        args = (scale, window.left, window.top, w, h)
+        faces = self._checked(image, self._hog(rgb, cfg.upsample, *args), FaceStage.NEAR)
+        if faces:
+            return faces
+        if cfg.normalise_light:
+            bright = normalise_light(patch, cfg.dark_below, cfg.gamma)
+            rgb = cv2.cvtColor(bright, cv2.COLOR_BGR2RGB)
+            faces = self._checked(image, self._hog(rgb, cfg.upsample, *args), FaceStage.NEAR)
+            if faces:
+                return faces
+        if cfg.second_detector:
+            # The face is expected at about rescue_face_size pixels: no need to look for tiny ones.
+            found = self._mtcnn(
+                rgb, *args, min_face=max(cfg.mtcnn_min_face, cfg.rescue_face_size // 2)
+            )
+            return [Face(f.box, FaceStage.NEAR) for f in found]
+        return []
 
+    # -- stages ------------------------------------------------------------------------
 
-def _to_frame_boxes(
-    found: Sequence[tuple[int, int, int, int]], scale: float, dx: int, dy: int, w: int, h: int
-) -> list[Box]:
-    """Map (top, right, bottom, left) boxes of a scaled, shifted copy back to frame pixels."""
-    boxes = []
-    for top, right, bottom, left in found:
-        box = Box(
-            max(0, dy + round(top / scale)),
-            min(w, dx + round(right / scale)),
-            min(h, dy + round(bottom / scale)),
-            max(0, dx + round(left / scale)),
+    def _hog(
+        self, rgb: np.ndarray, upsample: int, scale: float, dx: int, dy: int, w: int, h: int
+    ) -> list[Box]:
+        """dlib's detector on ``rgb`` (a copy at ``scale`` placed at dx, dy), in frame pixels."""
+        return to_frame_boxes(face_locations(rgb, upsample, self.config.model), scale, dx, dy, w, h)
+
+    def _fill(self, image: np.ndarray) -> list[Box]:
+        """HOG on the frame shrunk inside a black border, for a face that fills the frame."""
+        h, w = image.shape[:2]
+        pad = round(0.35 * max(h, w))
+        canvas = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+        scale = min(1.0, 400 / max(canvas.shape[:2]))
+        rgb = cv2.cvtColor(_resize(canvas, scale), cv2.COLOR_BGR2RGB)
+        found = face_locations(rgb, 0, self.config.model)
+        ch, cw = canvas.shape[:2]
+        boxes = to_frame_boxes(found, scale, 0, 0, cw, ch)
+        return to_frame_boxes(
+            [(b.top - pad, b.right - pad, b.bottom - pad, b.left - pad) for b in boxes],
+            1.0,
+            0,
+            0,
+            w,
+            h,
         )
-        if box.area > 0:
-            boxes.append(box)
-    return boxes
+
+    def _mtcnn(
+        self,
+        rgb: np.ndarray,
+        scale: float,
+        dx: int,
+        dy: int,
+        w: int,
+        h: int,
+        min_face: int | None = None,
+    ) -> list[Face]:
+        """MTCNN's faces of ``rgb`` that pass its probability and landmark checks."""
+        from .mtcnn import mtcnn, plausible_landmarks
+
+        cfg = self.config
+        found = [
+            f.box
+            for f in mtcnn().detect(rgb, min_face or cfg.mtcnn_min_face)
+            if f.probability >= cfg.mtcnn_threshold and plausible_landmarks(f)
+        ]
+        return [Face(b, FaceStage.MTCNN) for b in to_frame_boxes(found, scale, dx, dy, w, h)]
+
+    def _checked(self, image: np.ndarray, boxes: list[Box], stage: FaceStage) -> list[Face]:
+        """The ``boxes`` MTCNN's O-Net also takes for a face (the second opinion)."""
+        if not boxes:
+            return []
+        if self.config.verify_threshold <= 0:
+            return [Face(b, stage) for b in boxes]
+        from .mtcnn import mtcnn
+
+        patches = [_verification_patch(image, b) for b in boxes]
+        probability = mtcnn().face_probability(patches)
+        kept = [
+            Face(b, stage)
+            for b, p in zip(boxes, probability, strict=True)
+            if p >= self.config.verify_threshold
+        ]
+        if len(kept) < len(boxes):
+            log.debug(
+                "%d of %d %s face(s) failed the check", len(boxes) - len(kept), len(boxes), stage
+            )
+        return kept
 
 
-def crop(image: np.ndarray, box: Box, margin: float = 0.0) -> np.ndarray:
-    """Cut ``box`` (grown by ``margin``, clamped to the image) out of ``image``; a copy."""
-    h, w = image.shape[:2]
-    b = box.expanded(margin, w, h)
-    return image[b.top : b.bottom, b.left : b.right].copy()
+def _verification_patch(image: np.ndarray, box: Box) -> np.ndarray:
+    """The RGB square O-Net judges: the face box grown to MTCNN's framing (forehead, chin)."""
+    return _onet_view(square_patch(image, box, 72))
 
 
-def _matches(prev: Box, cand: Box) -> float:
-    """Score how likely ``cand`` is the same face as ``prev`` a sampled frame earlier (0 = no)."""
-    iou = prev.iou(cand)
-    if iou > 0:
-        return 1.0 + iou
-    (px, py), (cx, cy) = prev.center, cand.center
-    dist = ((px - cx) ** 2 + (py - cy) ** 2) ** 0.5
-    size = max(prev.width, prev.height, 1)
-    ratio = cand.area / max(prev.area, 1)
-    return 1.0 - dist / size if dist < size and 0.5 <= ratio <= 2.0 else 0.0
+def _onet_view(patch: np.ndarray) -> np.ndarray:
+    """The middle of a :func:`~.boxes.square_patch` framed as MTCNN frames a face, in RGB."""
+    size = patch.shape[0]
+    cut = round(size / 12)  # the face spans 2/3 of the patch; MTCNN's box is 1.25 × the face
+    return cv2.cvtColor(patch[cut : size - cut, cut : size - cut], cv2.COLOR_BGR2RGB)
 
 
-def follow_one_face(detections: Sequence[Sequence[Box]]) -> list[int | None]:
-    """Choose one face per frame so that the same person is followed through the clip.
+def face_probability(patches: list[np.ndarray]) -> np.ndarray:
+    """MTCNN's O-Net probability that each :func:`~.boxes.square_patch` (BGR) shows a face."""
+    from .mtcnn import mtcnn
 
-    The track starts at the largest face of the clip and is extended forwards and backwards
-    to the face that overlaps (or sits closest to) the previous choice; where no face
-    continues the track, the largest face of that frame starts it again. Returns, per
-    frame, the index of the chosen face in that frame's list, or None for frames without
-    faces.
-    """
-    chosen: list[int | None] = [None] * len(detections)
-    candidates = [
-        (box.area, f, i) for f, boxes in enumerate(detections) for i, box in enumerate(boxes)
-    ]
-    if not candidates:
-        return chosen
-    _, seed_frame, seed_index = max(candidates, key=lambda c: (c[0], -c[1], -c[2]))
-    chosen[seed_frame] = seed_index
-
-    def walk(frames: range) -> None:
-        prev = detections[seed_frame][seed_index]
-        for f in frames:
-            boxes = detections[f]
-            if not boxes:
-                continue
-            scores = [_matches(prev, b) for b in boxes]
-            best = int(np.argmax(scores))
-            if scores[best] <= 0:
-                best = max(range(len(boxes)), key=lambda i: boxes[i].area)
-            chosen[f] = best
-            prev = boxes[best]
-
-    walk(range(seed_frame + 1, len(detections)))
-    walk(range(seed_frame - 1, -1, -1))
-    return chosen
+    return mtcnn().face_probability([_onet_view(p) for p in patches])

@@ -14,7 +14,6 @@ from deepfake_web.detection.faces import (
     FaceDetector,
     crop,
     face_locations,
-    follow_one_face,
 )
 from tests.factories.media import shared
 
@@ -44,31 +43,6 @@ def test_crop_uses_margin_and_copies() -> None:
     assert np.array_equal(c, img[35:65, 35:65])
     c[:] = 0
     assert img[50, 50].any()  # the frame is untouched
-
-
-def test_follow_one_face_keeps_the_tracked_person() -> None:
-    big = [Box(100, 300, 300, 100)]
-    # Frame 0: a small face and the big one; then the big one drifts right while the small
-    # face grows a little; frame 3 has no faces; frame 4 only the small face.
-    dets = [
-        [Box(10, 40, 40, 10), Box(100, 300, 300, 100)],
-        [Box(12, 44, 44, 12), Box(100, 330, 300, 130)],
-        [Box(100, 360, 300, 160), Box(12, 50, 50, 12)],
-        [],
-        [Box(12, 50, 50, 12)],
-    ]
-    chosen = follow_one_face(dets)
-    assert chosen == [1, 1, 0, None, 0]
-    assert follow_one_face([[], []]) == [None, None]
-    assert follow_one_face([big]) == [0]
-
-
-def test_follow_one_face_starts_from_the_largest_face_and_walks_backwards() -> None:
-    dets = [
-        [Box(0, 30, 30, 0), Box(200, 260, 260, 200)],  # frame 0: right face is the tracked one
-        [Box(200, 300, 300, 200)],  # frame 1: the largest face of the clip
-    ]
-    assert follow_one_face(dets) == [1, 0]
 
 
 @pytest.mark.media
