@@ -30,6 +30,7 @@ from .faces import (
 )
 from .media import Frame, MediaInfo, MediaLimits, decode_frames, read_frames
 from .modes import Mode
+from .mtcnn import one_torch_thread
 from .persons import Track, choose_persons, join_by_encoding, tracks_by_position
 from .preprocess import resize_face
 
@@ -198,7 +199,7 @@ def extract_faces(
             slots.release()
 
     t0 = time.perf_counter()
-    with ThreadPoolExecutor(workers, thread_name_prefix="faces") as pool:
+    with one_torch_thread(), ThreadPoolExecutor(workers, thread_name_prefix="faces") as pool:
         futures: list[Future] = []
 
         def submit(frame: Frame) -> Future:
@@ -232,14 +233,15 @@ def extract_faces(
             f.chosen = 0 if f.boxes else None
         return track
     t1 = time.perf_counter()
-    if faces.rescue and sample.info.kind == "video":
-        track.rescued = _rescue(path, track, detector, image_size, faces)
-        if track.rescued:
-            track.notes.append(
-                f"{track.rescued} face(s) were found only by a closer search next to the same "
-                "face in a neighbouring frame."
-            )
-    _assign_persons(track, faces.person_min_share, faces.verify_threshold)
+    with one_torch_thread():
+        if faces.rescue and sample.info.kind == "video":
+            track.rescued = _rescue(path, track, detector, image_size, faces)
+            if track.rescued:
+                track.notes.append(
+                    f"{track.rescued} face(s) were found only by a closer search next to the "
+                    "same face in a neighbouring frame."
+                )
+        _assign_persons(track, faces.person_min_share, faces.verify_threshold)
     track.faces_s += time.perf_counter() - t1
     report(1.0)
     return track

@@ -246,19 +246,20 @@ class FaceDetector:
         return [f.box for f in self.find(image)]
 
     def discover(self, image: np.ndarray) -> list[Face]:
-        """Every face of ``discovery_min_face`` pixels or more: HOG up-sampled, and MTCNN too
-        when the frame is dark; stage ``discovery``.
+        """Every face of ``discovery_min_face`` pixels or more: HOG on a copy 1.5 times the
+        usual size (faces down to 53 of its pixels), and MTCNN too when the frame is dark;
+        stage ``discovery``.
 
         Slower than :meth:`find`'s first stage, which stops at the first face: used on a few
         frames of a clip to find the people that stage alone would miss.
         """
         cfg = self.config
         h, w = image.shape[:2]
-        scale = detect_scale(w, h, cfg)
+        scale = min(1.0, 1.5 * detect_scale(w, h, cfg))
         small = _resize(image, scale)
         rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
-        up = max(cfg.upsample, cfg.fallback_upsample or 0)
-        kept = self._checked(image, self._hog(rgb, up, scale, 0, 0, w, h), FaceStage.DISCOVERY)
+        boxes = self._hog(rgb, cfg.upsample, scale, 0, 0, w, h)
+        kept = self._checked(image, boxes, FaceStage.DISCOVERY)
         if cfg.second_detector and cfg.normalise_light and _is_dark(small, cfg.dark_below):
             bright = cv2.cvtColor(
                 normalise_light(small, cfg.dark_below, cfg.gamma), cv2.COLOR_BGR2RGB
