@@ -28,12 +28,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
 
 import cv2
 import numpy as np
 
 from .boxes import Box, crop, square_patch, to_frame_boxes
+from .config import FaceConfig
 
 log = logging.getLogger(__name__)
 
@@ -50,50 +50,6 @@ class FaceStage(StrEnum):
     MTCNN = "mtcnn"
     DISCOVERY = "discovery"
     NEAR = "near"
-
-
-@dataclass(frozen=True)
-class FaceConfig:
-    """How faces are found, checked, followed and cropped.
-
-    Detection runs on a copy whose longer side is at most ``detect_max_side`` and whose
-    shorter side is at least ``detect_min_side`` pixels (never above full size), with
-    ``upsample`` pyramid up-samplings, then with ``fallback_upsample`` where that finds
-    nothing; then the ``fill``, ``normalise_light`` and ``second_detector`` (MTCNN) stages.
-    Frames darker than ``dark_below`` (mean lightness, 0-1) are brightened with ``gamma``.
-    HOG faces whose O-Net probability is below ``verify_threshold`` are dropped; MTCNN's
-    need ``mtcnn_threshold`` and faces of ``mtcnn_min_face`` pixels or more.
-
-    In a video, ``discovery_frames`` frames spread over the clip are searched in full (every
-    stage, faces of ``discovery_min_face`` pixels or more) so that a second person is found
-    even where the first stage found someone else. Faces seen in some frames are then
-    searched for near their place in the others (``rescue``, up to ``rescue_rounds`` rounds
-    of neighbouring frames): a window twice the face's size, scaled so the face is
-    ``rescue_face_size`` pixels tall. A face followed through at least ``person_min_share``
-    of the sampled frames is a person, scored on its own. ``margin`` widens the crop on
-    every side by that fraction of the face box.
-    """
-
-    model: Literal["hog", "cnn"] = "hog"
-    detect_max_side: int = 640
-    detect_min_side: int = 360
-    upsample: int = 0
-    fallback_upsample: int | None = 1
-    fill: bool = True
-    normalise_light: bool = True
-    dark_below: float = 0.3
-    gamma: float = 0.5
-    second_detector: bool = True
-    mtcnn_min_face: int = 20
-    mtcnn_threshold: float = 0.95
-    verify_threshold: float = 0.5
-    discovery_frames: int = 2
-    discovery_min_face: int = 40
-    rescue: bool = True
-    rescue_rounds: int = 3
-    rescue_face_size: int = 130
-    margin: float = 0.0
-    person_min_share: float = 0.2
 
 
 @dataclass(frozen=True)
