@@ -18,8 +18,7 @@ from typing import Any
 
 from flask import Flask
 
-from deepfake_web.detection.config import DetectorConfig
-from deepfake_web.detection.faces import FaceConfig
+from deepfake_web.detection.config import DetectorConfig, FaceConfig
 from deepfake_web.detection.media import MediaLimits
 from deepfake_web.files import temporary_name
 from deepfake_web.paths import default_models_dir
