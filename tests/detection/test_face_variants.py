@@ -70,15 +70,22 @@ def test_two_clips_side_by_side_give_two_persons_with_distinct_boxes(tmp_path: P
     track = run(pair.write(tmp_path), len(pair.frames))
     result = score(pair, track)
     assert result.rate >= GOAL, f"both faces in {result.hits}/{result.frames} frames"
-    # Every frame's two right faces are found by two different boxes, one on each side.
+    assert len(track.persons) >= 2, f"persons: {track.persons}"
+    # Each side's right face belongs to one person throughout, a different one on each side,
+    # and the two boxes are distinct (no overlap, one in each half).
+    sides: list[set[int | None]] = [set(), set()]
     for frame, truth in zip(track.frames, pair.truth, strict=True):
         if truth is None:
             continue
         found = [[i for i, b in enumerate(frame.boxes) if matches(b, t)] for t in truth.targets]
         if all(found):
-            a, b = frame.boxes[found[0][0]], frame.boxes[found[1][0]]
-            assert a != b and a.iou(b) == 0
-            assert a.center[0] < 1280 <= b.center[0]
+            a, b = found[0][0], found[1][0]
+            sides[0].add(frame.persons[a])
+            sides[1].add(frame.persons[b])
+            assert frame.boxes[a].iou(frame.boxes[b]) == 0
+            assert frame.boxes[a].center[0] < 1280 <= frame.boxes[b].center[0]
+    assert len(sides[0]) == 1 and len(sides[1]) == 1, sides
+    assert None not in sides[0] | sides[1] and sides[0] != sides[1], sides
 
 
 @pytest.mark.slow

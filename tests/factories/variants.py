@@ -26,8 +26,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from deepfake_web.detection.extract import FaceTrack, extract_faces
-from deepfake_web.detection.faces import Box, FaceConfig
+from deepfake_web.detection.config import FaceConfig
+from deepfake_web.detection.extract import FaceFrame, FaceTrack, extract_faces
+from deepfake_web.detection.faces import Box
 from deepfake_web.detection.media import read_frames
 
 FACE_TALL_PX = 40
@@ -424,12 +425,9 @@ def matches(found: Box, expected: Box, min_iou: float = MIN_IOU) -> bool:
     return inside or found.iou(expected) >= min_iou
 
 
-def frame_stages(frame) -> list[str]:
-    """The stage that found each box of a :class:`FaceFrame` (parallel to its boxes)."""
-    stages = getattr(frame, "stages", None)
-    if stages is not None:
-        return [str(s) for s in stages]
-    return ["near" if frame.rescued else "search"] * len(frame.boxes)
+def frame_stages(frame: FaceFrame) -> list[str]:
+    """The stage that found each box of a frame (parallel to its boxes)."""
+    return [str(s) for s in frame.stages]
 
 
 def score(variant: Variant, track: FaceTrack) -> Score:
