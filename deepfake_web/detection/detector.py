@@ -322,6 +322,7 @@ class Detector:
             versions=library_versions(),
             previews=self._previews(frames),
             persons=persons,
+            runtime=runtime,
         )
         timings.total_s = time.perf_counter() - t_start
         report(Stage.DONE, 1.0)

@@ -7,7 +7,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checkpoint_info import CHECKPOINT_SUFFIXES, CheckpointInfo, inspect_checkpoint
+from .checkpoint_info import (
+    CHECKPOINT_SUFFIXES,
+    CheckpointInfo,
+    file_sha256,
+    inspect_checkpoint,
+)
 from .errors import NoCheckpointError
 
 log = logging.getLogger(__name__)
@@ -62,6 +67,20 @@ class ModelsFolder:
     def usable(self) -> list[CheckpointInfo]:
         """The checkpoints that can be chosen."""
         return [i for i in self.checkpoints() if i.usable]
+
+    def by_sha256(self, sha256: str | None, prefer: str | None = None) -> CheckpointInfo | None:
+        """The installed checkpoint whose file has this SHA-256 (the one named ``prefer``
+        first, so that usually a single file is hashed), else None."""
+        if not sha256:
+            return None
+        infos = sorted(self.checkpoints(), key=lambda i: i.name != prefer)
+        for info in infos:
+            try:
+                if file_sha256(info.path) == sha256:
+                    return info
+            except OSError:
+                continue
+        return None
 
     def lengths(self) -> list[int]:
         """Sequence lengths for which a checkpoint is installed, ascending."""

@@ -178,6 +178,7 @@ class AnalysisResult:
     versions: dict = field(default_factory=dict)
     previews: list[Preview] = field(default_factory=list)
     persons: list[PersonScore] = field(default_factory=list)
+    runtime: str | None = None  # the backbone's runtime (torch-fp32, openvino-bf16 ...)
 
     @property
     def summary(self) -> str:
