@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flask import Flask
@@ -41,6 +43,20 @@ def detector_for(app: Flask) -> Detector:
 
                 detector.embedder = SharedEmbedder(max_batch=config.batch_size * concurrency)
             _detectors[key] = detector
+        return _detectors[key]
+
+
+def pinned_detector(app: Flask, checkpoint: Path) -> Detector:
+    """A detector that always uses ``checkpoint``, its backbone in PyTorch fp32 (for
+    reproductions: the number must not depend on the runtime chosen for this machine)."""
+    from deepfake_web.detection.detector import Detector
+    from deepfake_web.detection.runtimes import TORCH_FP32
+
+    config = replace(engine_config(app.config), precision=TORCH_FP32)
+    key = ("pinned", str(checkpoint), config)
+    with _lock:
+        if key not in _detectors:
+            _detectors[key] = Detector.from_checkpoint(checkpoint, config=config)
         return _detectors[key]
 
 

@@ -26,6 +26,7 @@ from flask import Flask
 from sqlalchemy import delete, func, select, update
 
 from deepfake_web.detection.errors import DetectionError
+from deepfake_web.detection.models_folder import ModelsFolder
 from deepfake_web.detection.stages import Stage
 from deepfake_web.files import write_bytes
 from deepfake_web.web.database import immediate, retrying
@@ -34,7 +35,7 @@ from deepfake_web.web.extensions import db
 from deepfake_web.web.models import Analysis, Person, Status, utcnow
 from deepfake_web.web.storage import preview_dir, preview_name, upload_path
 
-from .detectors import detector_for
+from .detectors import detector_for, pinned_detector
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,9 @@ class Claimed:
     sequence_length: int
     mode: str
     attempt: int
+    reproduces: str | None = None  # a reproduction: the original's id
+    checkpoint_name: str | None = None
+    checkpoint_sha256: str | None = None
 
 
 def worker_name() -> str:
@@ -111,6 +115,9 @@ def _claim(analysis_id: str) -> Claimed | None:
                 row.sequence_length,
                 row.mode,
                 row.attempts,
+                row.reproduces,
+                row.checkpoint_name,
+                row.checkpoint_sha256,
             )
 
     return retrying(claim, f"claiming analysis {analysis_id}")
@@ -185,10 +192,19 @@ def run_analysis(app: Flask, analysis_id: str) -> None:
                 "analysing %s (%s, %d frames, %s)",
                 analysis_id, job.path.name, job.sequence_length, job.mode,
             )  # fmt: skip
-            detector = detector_for(app)
+            if job.reproduces:
+                detector = pinned_detector(app, _pinned_checkpoint(app, job))
+            else:
+                detector = detector_for(app)
             result = detector(
                 job.path, sequence_length=job.sequence_length, mode=job.mode, progress=progress
             )
+            if job.reproduces and result.checkpoint.sha256 != job.checkpoint_sha256:
+                raise DetectionError(
+                    f"The checkpoint {result.checkpoint.name} changed while the reproduction ran "
+                    f"(SHA-256 {result.checkpoint.sha256}, not {job.checkpoint_sha256}); "
+                    "its score would not be comparable."
+                )
             _finish(analysis_id, job.attempt, result)
         except AnalysisTakenOverError:
             log.warning("analysis %s was queued again by recovery; this attempt stops", analysis_id)
@@ -203,6 +219,20 @@ def run_analysis(app: Flask, analysis_id: str) -> None:
         finally:
             stop.set()
             db.session.remove()
+
+
+def _pinned_checkpoint(app: Flask, job: Claimed) -> Path:
+    """The installed checkpoint file with the SHA-256 a reproduction was queued with."""
+    info = ModelsFolder(app.config["MODELS_DIR"]).by_sha256(
+        job.checkpoint_sha256, job.checkpoint_name
+    )
+    if info is None:
+        raise DetectionError(
+            f"Cannot reproduce: no installed checkpoint has the SHA-256 {job.checkpoint_sha256} "
+            f"any more ({job.checkpoint_name} was removed or changed after the reproduction "
+            "was queued); nothing was run."
+        )
+    return info.path
 
 
 def _internal_reason(exc: Exception) -> str:

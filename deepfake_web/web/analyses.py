@@ -1,4 +1,4 @@
-"""Creating, re-running, finding and deleting analyses: the work behind the views.
+"""Creating, re-running, reproducing, finding and deleting analyses: the work behind the views.
 
 An upload that passed :mod:`.upload.validation` becomes a row and a queued job here; the
 worker (:mod:`deepfake_web.jobs.worker`) writes the result into the same row.
@@ -23,12 +23,12 @@ from deepfake_web.jobs import queue
 from . import audit
 from .audit import Action
 from .database import immediate, serialised
-from .errors import ServerBusyError, StoredFileGoneError
+from .errors import CannotReproduceError, ServerBusyError, StoredFileGoneError
 from .extensions import db
 from .models import ACTIVE, Analysis, Status, iso, new_id
 from .ratelimit import client_address
 from .storage import preview_dir, upload_path
-from .upload.validation import ReceivedFile, choose_checkpoint
+from .upload.validation import ReceivedFile, choose_checkpoint, models_folder
 from .visibility import get_visible_or_404, may_delete, owner_of_new, visible_analyses
 
 log = logging.getLogger(__name__)
@@ -128,6 +128,59 @@ def create(
 
 def rerun(original: Analysis) -> Analysis:
     """Queue a new analysis of the same stored file with the same settings."""
+    source = _stored_file(original)
+    mode = Mode(original.mode)
+    choice = choose_checkpoint(original.sequence_length, mode)
+    analysis = _queue_copy(original, source, choice)
+    audit.record(Action.RERUN, analysis.id, f"of {original.id} ({original.original_name})")
+    return analysis
+
+
+def reproduce(original: Analysis) -> Analysis:
+    """Queue a reproduction: the stored file again, with the same checkpoint (found by its
+    SHA-256 among the installed ones), sequence length and mode, in PyTorch fp32.
+
+    Refused before anything is queued when the analysis has not finished, its file is gone,
+    or no installed checkpoint has that SHA-256 (removed, or its file changed).
+    """
+    if original.status != Status.DONE or not original.checkpoint_sha256:
+        raise CannotReproduceError(
+            "Only a finished analysis can be reproduced; this one has no result to compare with."
+        )
+    source = _stored_file(original)
+    info = models_folder().by_sha256(original.checkpoint_sha256, original.checkpoint_name)
+    if info is None:
+        raise CannotReproduceError(_checkpoint_gone(original))
+    choice = CheckpointChoice(info, original.sequence_length, None)
+    analysis = _queue_copy(original, source, choice, reproduces=original.id)
+    audit.record(
+        Action.REPRODUCE,
+        analysis.id,
+        f"of {original.id} ({original.original_name}) with {info.name} "
+        f"(SHA-256 {original.checkpoint_sha256})",
+    )
+    return analysis
+
+
+def _checkpoint_gone(original: Analysis) -> str:
+    """Why the checkpoint of ``original`` cannot be used again: gone, or changed."""
+    sha = original.checkpoint_sha256
+    path = Path(current_app.config["MODELS_DIR"]) / (original.checkpoint_name or "")
+    if original.checkpoint_name and path.is_file():
+        return (
+            f"Cannot reproduce: the checkpoint {original.checkpoint_name} has changed since this "
+            f"analysis (its file no longer has the SHA-256 {sha}), and no other installed "
+            "checkpoint has it."
+        )
+    return (
+        f"Cannot reproduce: the checkpoint {original.checkpoint_name} (SHA-256 {sha}) is no "
+        "longer installed: no installed checkpoint has that SHA-256."
+    )
+
+
+def _stored_file(original: Analysis) -> Path:
+    """The stored upload of ``original``; StoredFileGoneError when retention (or anything
+    else) removed it."""
     source = upload_path(original.stored_name)
     if original.file_removed_at is not None:
         raise StoredFileGoneError(
@@ -136,15 +189,29 @@ def rerun(original: Analysis) -> Analysis:
         )
     if not source.exists():
         raise StoredFileGoneError("The original file is no longer stored; upload it again.")
+    return source
+
+
+def _queue_copy(
+    original: Analysis, source: Path, choice: CheckpointChoice, reproduces: str | None = None
+) -> Analysis:
+    """A new queued row with ``original``'s file and settings, its own link to the bytes."""
     mode = Mode(original.mode)
-    choice = choose_checkpoint(original.sequence_length, mode)
     with immediate():
         _check_capacity()
         facts = {k: getattr(original, k) for k in _MEDIA_FACTS}
         ext = Path(original.stored_name).suffix
         analysis = _new_row(
-            ext, original.sequence_length, mode, choice, shared=original.shared, **facts
+            ext,
+            original.sequence_length,
+            mode,
+            choice,
+            shared=original.shared,
+            reproduces=reproduces,
+            **facts,
         )
+        if reproduces:
+            analysis.checkpoint_sha256 = original.checkpoint_sha256
         db.session.add(analysis)
     dest = upload_path(analysis.stored_name)
     try:
@@ -157,7 +224,6 @@ def rerun(original: Analysis) -> Analysis:
         _forget(analysis.id)
         raise
     _enqueue(analysis)
-    audit.record(Action.RERUN, analysis.id, f"of {original.id} ({original.original_name})")
     return analysis
 
 

@@ -1,5 +1,5 @@
-"""The audit log: who uploaded, deleted, re-ran, signed in (or failed to), and changed
-accounts and tokens; when, and from where.
+"""The audit log: who uploaded, deleted, re-ran or reproduced, signed in (or failed to), and
+changed accounts and tokens; when, and from where.
 
 Events name what they are about by text (an analysis id, an account name), not by a
 foreign key, so they stay when the analysis or the token is gone.
@@ -33,6 +33,7 @@ class Action(StrEnum):
     UPLOAD = "upload"
     DELETE = "delete"
     RERUN = "rerun"
+    REPRODUCE = "reproduce"
     LOGIN = "login"
     LOGIN_FAILED = "login_failed"
     LOGOUT = "logout"

@@ -85,6 +85,13 @@ class StoredFileGoneError(RequestRefusedError):
     status = 410
 
 
+class CannotReproduceError(RequestRefusedError):
+    """A reproduction cannot be made: the analysis has no score yet, or its checkpoint
+    (by SHA-256) is no longer installed."""
+
+    status = 409
+
+
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 """PostgreSQL: serialization failure, deadlock detected, lock not available."""
 

@@ -97,6 +97,9 @@ class Analysis(db.Model):
     owner: Mapped[User | None] = relationship("User", lazy="select")
     shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     file_removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A reproduction: the id of the analysis it re-runs with the same checkpoint (by
+    # SHA-256) and settings, in PyTorch fp32. No foreign key: it outlives the original.
+    reproduces: Mapped[str | None] = mapped_column(String(32), index=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The answer.
     verdict: Mapped[str | None] = mapped_column(String(16), index=True)
@@ -161,6 +164,7 @@ class Analysis(db.Model):
             "shared": self.shared,
             "file_removed_at": iso(self.file_removed_at),
             "person_count": self.person_count,
+            "reproduces": self.reproduces,
         }
 
 

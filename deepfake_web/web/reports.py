@@ -13,27 +13,22 @@ import logging
 from flask import abort
 
 from deepfake_web.detection.cards import model_card
-from deepfake_web.detection.checkpoint_info import CheckpointInfo, file_sha256
+from deepfake_web.detection.checkpoint_info import CheckpointInfo
 from deepfake_web.detection.report import ReportFrame, build_record, render_pdf
 
+from . import reproductions
 from .models import Analysis, Status, iso
+from .reproductions import runtime_of
 from .storage import preview_dir, preview_name
 from .upload.validation import models_folder
 
 log = logging.getLogger(__name__)
 
 
-def installed_checkpoint(sha256: str | None) -> CheckpointInfo | None:
-    """The installed checkpoint file with this SHA-256, if any."""
-    if not sha256:
-        return None
-    for info in models_folder().checkpoints():
-        try:
-            if file_sha256(info.path) == sha256:
-                return info
-        except OSError:
-            continue
-    return None
+def installed_checkpoint(sha256: str | None, prefer: str | None = None) -> CheckpointInfo | None:
+    """The installed checkpoint file with this SHA-256 (trying the one named ``prefer``
+    first), if any."""
+    return models_folder().by_sha256(sha256, prefer)
 
 
 def _require_done(analysis: Analysis) -> None:
@@ -44,7 +39,7 @@ def _require_done(analysis: Analysis) -> None:
 def record(analysis: Analysis) -> dict:
     """The reproducibility record of a finished analysis (409 while it runs)."""
     _require_done(analysis)
-    info = installed_checkpoint(analysis.checkpoint_sha256)
+    info = installed_checkpoint(analysis.checkpoint_sha256, analysis.checkpoint_name)
     source = {
         "file_name": analysis.original_name,
         "sha256": analysis.sha256,
@@ -57,7 +52,11 @@ def record(analysis: Analysis) -> dict:
         "finished_at": iso(analysis.finished_at),
     }
     card = model_card(info).to_dict() if info else None
-    return build_record(analysis.result, source, card=card, analysis=facts)
+    out = build_record(analysis.result, source, card=card, analysis=facts)
+    out["runtime"] = runtime_of(analysis)
+    if analysis.reproduces:
+        out["reproduces"] = reproductions.record(analysis)
+    return out
 
 
 def _read(path) -> bytes | None:

@@ -15,7 +15,7 @@ from flask_wtf.csrf import generate_csrf
 
 from deepfake_web.detection.checkpoint_info import file_sha256
 
-from .. import analyses, reports
+from .. import analyses, reports, reproductions
 from ..auth.access import bearer_ok
 from ..extensions import csrf, limiter
 from ..history.search import Filters, search
@@ -71,6 +71,8 @@ def _detail(a: Analysis) -> dict:
     }
     out["started_at"], out["attempts"] = iso(a.started_at), a.attempts
     out["checkpoint_warning"] = a.checkpoint_warning
+    if a.reproduces:
+        out["reproduction"] = reproductions.record(a)
     if a.status == Status.DONE and a.result:
         preview = partial(url_for, "results.preview", analysis_id=a.id)
         out.update({k: v for k, v in a.result.items() if k not in ("file", "media")})
@@ -157,6 +159,14 @@ def report(analysis_id: str):
 def rerun(analysis_id: str):
     """Analyse the stored file again with the same settings."""
     analysis = analyses.rerun(analyses.get_or_404(analysis_id))
+    return jsonify(_detail(analysis) | {"existing": False}), 202
+
+
+@bp.post("/analyses/<analysis_id>/reproduce")
+@limiter.shared_limit(upload_limit, scope="uploads")
+def reproduce(analysis_id: str):
+    """Run the stored file again with the same checkpoint (by SHA-256) and settings, in fp32."""
+    analysis = analyses.reproduce(analyses.get_or_404(analysis_id))
     return jsonify(_detail(analysis) | {"existing": False}), 202
 
 

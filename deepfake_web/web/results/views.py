@@ -1,4 +1,4 @@
-"""The result page of an analysis, its preview images, re-running and deleting it."""
+"""The result page of an analysis, its preview images, re-running, reproducing and deleting it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from flask import (
 
 from deepfake_web.detection.result import persons_summary
 
-from .. import analyses, reports
+from .. import analyses, reports, reproductions
 from ..errors import RequestRefusedError
 from ..extensions import limiter
 from ..forms import ConfirmForm
@@ -54,7 +54,24 @@ def detail(analysis_id: str):
         persons_summary=persons_summary([p.verdict for p in persons]),
         existing=request.args.get("existing") == "1",
         form=ConfirmForm(),
+        **_reproduction_facts(analysis),
     )
+
+
+def _reproduction_facts(analysis) -> dict:
+    """What the page says about reproductions: of which analysis this one is, and how the
+    reproductions of this one compared."""
+    original = reproductions.original_of(analysis)
+    own = reproductions.compare(original, analysis) if original is not None else None
+    others = [
+        (r, reproductions.compare(analysis, r)) for r in reproductions.reproductions_of(analysis)
+    ]
+    return {
+        "original": original,
+        "comparison": own,
+        "reproductions": others,
+        "runtime": reproductions.runtime_of(analysis) if analysis.status == Status.DONE else None,
+    }
 
 
 def _frame_persons(persons: list) -> dict[int, list[tuple[int, str, float | None]]]:
@@ -101,6 +118,21 @@ def rerun(analysis_id: str):
         abort(400)
     try:
         analysis = analyses.rerun(original)
+    except RequestRefusedError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("results.detail", analysis_id=original.id), code=303)
+    return redirect(url_for("results.detail", analysis_id=analysis.id), code=303)
+
+
+@bp.post("/<analysis_id>/reproduce")
+@limiter.shared_limit(upload_limit, scope="uploads")
+def reproduce(analysis_id: str):
+    """Run the stored file again with the same checkpoint (by SHA-256) and settings, in fp32."""
+    original = analyses.get_or_404(analysis_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        analysis = analyses.reproduce(original)
     except RequestRefusedError as exc:
         flash(exc.message, "error")
         return redirect(url_for("results.detail", analysis_id=original.id), code=303)
