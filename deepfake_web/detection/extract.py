@@ -274,11 +274,7 @@ def _rescue(
     total = 0
     for _ in range(max(0, faces.rescue_rounds)):
         wanted: dict[int, tuple[int, list[Box]]] = {}
-        for trk in tracks_by_position([f.boxes for f in frames]):
-            if len(trk) < 2 and not any(
-                frames[t].stages[i] is FaceStage.DISCOVERY for t, i in trk.items()
-            ):
-                continue  # a face seen once is too likely a false one to chase
+        for trk in _worth_chasing(frames, tracks_by_position([f.boxes for f in frames]), faces):
             for t, i in trk.items():
                 for j in (t - 1, t + 1, t - 2, t + 2):
                     if 0 <= j < len(frames) and j not in trk:
@@ -305,6 +301,26 @@ def _rescue(
         if not found:
             break
     return total
+
+
+def _worth_chasing(frames: list[FaceFrame], tracks: list[Track], faces: FaceConfig) -> list[Track]:
+    """The tracks to search for in neighbouring frames: those seen more than once, and faces
+    seen once that pass the second opinion (a first-stage face seen once may be a false one)."""
+    single = [
+        trk
+        for trk in tracks
+        if len(trk) == 1 and frames[next(iter(trk))].stages[trk[next(iter(trk))]] is FaceStage.HOG
+    ]
+    if single and faces.verify_threshold > 0:
+        patches = [frames[t].patches[i] for trk in single for t, i in trk.items()]
+        doubtful = {
+            id(trk)
+            for trk, p in zip(single, face_probability(patches), strict=True)
+            if p < faces.verify_threshold
+        }
+    else:
+        doubtful = set()
+    return [trk for trk in tracks if id(trk) not in doubtful]
 
 
 def _encoder(frames: list[FaceFrame]) -> Callable[[int, int], np.ndarray | None]:
