@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import textwrap
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -104,6 +105,7 @@ def build_record(
         "frame_scores": result.get("frame_scores") or [],
         "heatmaps": result.get("heatmaps"),
         "timings": result.get("timings") or {},
+        "runtime": result.get("runtime"),
         "versions": versions,
         "notes": result.get("notes") or [],
     }
@@ -113,6 +115,15 @@ def build_record(
 
 _A4 = (8.27, 11.69)
 _VERDICT_COLOURS = {"REAL": "#1d7a45", "FAKE": "#b3261e", "UNCERTAIN": "#8a5a00"}
+
+
+_LINE = 0.0125  # one more line of 8-9 pt text, as a fraction of the page's height
+
+
+def _wrapped(text: str, width: int) -> tuple[str, int]:
+    """``text`` broken into lines of at most ``width`` characters, and how many lines."""
+    lines = [part for line in str(text).splitlines() for part in textwrap.wrap(line, width) or [""]]
+    return "\n".join(lines), max(1, len(lines))
 
 
 def _fmt(value: Any, spec: str = "") -> str:
@@ -166,6 +177,7 @@ def _facts_text(record: dict) -> list[tuple[str, list[tuple[str, str]]]]:
                     f"{_fmt(st['frames_without_face'])} without a face",
                 ),
                 ("Mode", _fmt(st["mode"])),
+                ("Backbone runtime", _fmt(record.get("runtime"))),
             ],
         ),
         (
@@ -274,17 +286,23 @@ def _first_page(pdf, record: dict) -> None:
     warning = record["checkpoint"].get("warning")
     if warning:
         y -= 0.035
-        fig.text(0.06, y, f"WARNING: {warning}", fontsize=9, color="#8a5a00", wrap=True)
+        text, n = _wrapped(f"WARNING: {warning}", 105)
+        fig.text(0.06, y, text, fontsize=9, color="#8a5a00", va="top")
+        y -= _LINE * (n - 1)
     for title, rows in _facts_text(record):
         y -= 0.04
         fig.text(0.06, y, title, fontsize=11, weight="bold")
         for key, value in rows:
             y -= 0.021
-            fig.text(0.08, y, key, fontsize=8, color="#555")
-            fig.text(0.27, y, value, fontsize=8, wrap=True)
+            text, n = _wrapped(value, 90)
+            fig.text(0.08, y, key, fontsize=8, color="#555", va="top")
+            fig.text(0.27, y, text, fontsize=8, va="top")
+            y -= _LINE * (n - 1)
     for note in record.get("notes") or []:
         y -= 0.022
-        fig.text(0.06, y, f"Note: {note}", fontsize=8, color="#333", wrap=True)
+        text, n = _wrapped(f"Note: {note}", 118)
+        fig.text(0.06, y, text, fontsize=8, color="#333", va="top")
+        y -= _LINE * (n - 1)
     pdf.savefig(fig)
     plt.close(fig)
 

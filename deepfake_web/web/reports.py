@@ -56,6 +56,15 @@ def record(analysis: Analysis) -> dict:
     out["runtime"] = runtime_of(analysis)
     if analysis.reproduces:
         out["reproduces"] = reproductions.record(analysis)
+        comparison = out["reproduces"].get("comparison")
+        said = (
+            f"{comparison['sentence']}; checkpoint SHA-256 {comparison['checkpoint_sha256']}; "
+            f"runtimes: original {comparison['original_runtime']}, reproduction "
+            f"{comparison['reproduction_runtime']}"
+            if comparison
+            else "the original is no longer available to compare with"
+        )
+        out["notes"] = [f"Reproduction of analysis {analysis.reproduces}: {said}."] + out["notes"]
     return out
 
 

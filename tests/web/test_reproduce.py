@@ -99,7 +99,9 @@ def test_a_reproduction_matches_the_original_to_1e4_and_the_pages_say_so(
     assert (
         record["checkpoint"]["sha256"] == a.checkpoint_sha256 and record["runtime"] == "torch-fp32"
     )
+    assert record["notes"][0].startswith(f"Reproduction of analysis {a.id}: {line}")
     assert client.get(f"/api/analyses/{rid}").json["reproduction"]["comparison"]["matches"]
+    assert client.get(f"/analyses/{rid}/report.pdf").status_code == 200
 
     with app.app_context():
         events = list(db.session.scalars(db.select(AuditEvent).filter_by(action="reproduce")))
