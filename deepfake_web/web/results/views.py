@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import (
     Blueprint,
     Response,
@@ -20,7 +22,7 @@ from .. import analyses, reports, reproductions
 from ..errors import RequestRefusedError
 from ..extensions import limiter
 from ..forms import ConfirmForm
-from ..models import Status
+from ..models import Analysis, Status
 from ..ratelimit import upload_limit
 from ..storage import PREVIEW_NAME, preview_dir
 from .chart import build_chart
@@ -113,26 +115,23 @@ def report_pdf(analysis_id: str):
 @limiter.shared_limit(upload_limit, scope="uploads")
 def rerun(analysis_id: str):
     """Analyse the stored file again with the same settings."""
-    original = analyses.get_or_404(analysis_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        analysis = analyses.rerun(original)
-    except RequestRefusedError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("results.detail", analysis_id=original.id), code=303)
-    return redirect(url_for("results.detail", analysis_id=analysis.id), code=303)
+    return _queue_again(analysis_id, analyses.rerun)
 
 
 @bp.post("/<analysis_id>/reproduce")
 @limiter.shared_limit(upload_limit, scope="uploads")
 def reproduce(analysis_id: str):
     """Run the stored file again with the same checkpoint (by SHA-256) and settings, in fp32."""
+    return _queue_again(analysis_id, analyses.reproduce)
+
+
+def _queue_again(analysis_id: str, queue: Callable[[Analysis], Analysis]):
+    """Queue a new analysis made from ``analysis_id`` by ``queue``; show it, or the refusal."""
     original = analyses.get_or_404(analysis_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        analysis = analyses.reproduce(original)
+        analysis = queue(original)
     except RequestRefusedError as exc:
         flash(exc.message, "error")
         return redirect(url_for("results.detail", analysis_id=original.id), code=303)
