@@ -31,7 +31,7 @@ from .faces import (
 from .media import Frame, MediaInfo, MediaLimits, decode_frames, read_frames
 from .modes import Mode
 from .mtcnn import one_torch_thread
-from .persons import Track, choose_persons, join_by_encoding, tracks_by_position
+from .persons import Track, choose_persons, join_by_encoding, spread, tracks_by_position
 from .preprocess import resize_face
 
 log = logging.getLogger(__name__)
@@ -347,7 +347,7 @@ def _second_opinion(
     picks: list[list[tuple[int, int]]] = []
     for trk in tracks:
         hog = [(t, i) for t, i in sorted(trk.items()) if frames[t].stages[i] is FaceStage.HOG]
-        picks.append([hog[round(k * (len(hog) - 1) / 2)] for k in range(3)] if hog else [])
+        picks.append(spread(hog))
     flat = [frames[t].patches[i] for pick in picks for t, i in pick]
     probability = iter(face_probability(flat) if flat else [])
     kept = []

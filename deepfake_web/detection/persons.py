@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
@@ -23,11 +24,22 @@ SAME_PERSON = 0.6
 """``face_recognition``'s distance under which two encodings are the same person (its own
 default tolerance)."""
 
-ENCODINGS_PER_TRACK = 3
-"""Faces of a track whose encodings are averaged to compare tracks."""
+FACES_PER_TRACK = 3
+"""Faces of a track that speak for it: their encodings are averaged to compare tracks, and
+the second opinion judges the track by their median."""
+
+T = TypeVar("T")
 
 Track = dict[int, int]
 """A face followed through the clip: sampled frame number → index of its box in that frame."""
+
+
+def spread(items: Sequence[T], count: int = FACES_PER_TRACK) -> list[T]:
+    """Up to ``count`` distinct items spread evenly from the first to the last."""
+    if not items:
+        return []
+    step = (len(items) - 1) / max(1, count - 1)
+    return list(dict.fromkeys(items[round(k * step)] for k in range(count)))
 
 
 def same_face_score(prev: Box, cand: Box) -> float:
@@ -89,9 +101,9 @@ def join_by_encoding(
     def mean(k: int) -> np.ndarray | None:
         """Track ``k``'s mean encoding, computed when first needed (encodings are slow)."""
         if means[k] is unknown:
-            frames = sorted(tracks[k])
-            picks = [frames[round(j * (len(frames) - 1) / 2)] for j in range(ENCODINGS_PER_TRACK)]
-            found = [e for t in dict.fromkeys(picks) if (e := encode(t, tracks[k][t])) is not None]
+            found = [
+                e for t in spread(sorted(tracks[k])) if (e := encode(t, tracks[k][t])) is not None
+            ]
             means[k] = np.mean(found, axis=0) if found else None
         return means[k]
 

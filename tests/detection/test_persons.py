@@ -9,6 +9,7 @@ from deepfake_web.detection.persons import (
     choose_persons,
     join_by_encoding,
     same_face_score,
+    spread,
     tracks_by_position,
 )
 
@@ -75,3 +76,10 @@ def test_persons_need_a_share_of_the_frames_else_the_longest_track_is_kept() -> 
     persons, dropped = choose_persons(tracks, 100, 0.2)
     assert persons == [tracks[0]] and dropped == 2
     assert choose_persons([], 10, 0.2) == ([], 0)
+
+
+def test_spread_picks_distinct_items_from_first_to_last() -> None:
+    assert spread(list(range(10))) == [0, 4, 9]  # round(4.5) is 4
+    assert spread([7]) == [7]
+    assert spread([1, 2]) == [1, 2]
+    assert spread([]) == []
