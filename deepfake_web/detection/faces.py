@@ -130,16 +130,21 @@ def detect_scale(width: int, height: int, config: FaceConfig) -> float:
     return min(1.0, scale)
 
 
-def _is_dark(image: np.ndarray, dark_below: float) -> bool:
-    """Whether a BGR image's mean grey level is below ``dark_below`` (0-1)."""
-    return float(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).mean()) < dark_below * 255
+def _lightness(image: np.ndarray) -> np.ndarray:
+    """The L channel of a BGR image in LAB (0-255 in 8-bit images)."""
+    return cv2.cvtColor(image, cv2.COLOR_BGR2LAB)[..., 0]
+
+
+def _is_dark(lightness: np.ndarray, dark_below: float) -> bool:
+    """Whether the mean lightness (an LAB L channel) is below ``dark_below`` (0-1)."""
+    return float(lightness.mean()) < dark_below * 255
 
 
 def normalise_light(image: np.ndarray, dark_below: float = 0.3, gamma: float = 0.5) -> np.ndarray:
     """Brighten a dark BGR image (gamma) and equalise its lightness locally (CLAHE)."""
     lab = cv2.cvtColor(image, cv2.COLOR_BGR2LAB)
     lightness = lab[..., 0]
-    if lightness.mean() < dark_below * 255:  # LAB's L is scaled to 0-255 in 8-bit images
+    if _is_dark(lightness, dark_below):
         table = (255 * (np.arange(256) / 255) ** gamma).astype(np.uint8)
         lightness = cv2.LUT(lightness, table)
     clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
@@ -216,7 +221,11 @@ class FaceDetector:
         rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
         boxes = self._hog(rgb, cfg.upsample, scale, 0, 0, w, h)
         kept = self._checked(image, boxes, FaceStage.DISCOVERY)
-        if cfg.second_detector and cfg.normalise_light and _is_dark(small, cfg.dark_below):
+        if (
+            cfg.second_detector
+            and cfg.normalise_light
+            and _is_dark(_lightness(small), cfg.dark_below)
+        ):
             bright = cv2.cvtColor(
                 normalise_light(small, cfg.dark_below, cfg.gamma), cv2.COLOR_BGR2RGB
             )
